@@ -1,0 +1,110 @@
+/**
+ * Validation and normalization of fields an application sends. Everything is checked
+ * before any byte is queued, so an invalid field never half-sends a response.
+ */
+import type { FieldLine, FieldsInit } from '../interface/fields.ts';
+import { NgiError } from '../interface/errors.ts';
+
+/** RFC 9110 §5.1: field-name = token; tchar = "!" / "#" / ... / DIGIT / ALPHA. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * RFC 9110 §5.5: field-value = *field-content, VCHAR / obs-text / SP / HTAB inside.
+ * CR, LF and NUL (and other controls) are rejected: they are how response splitting works.
+ */
+const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * Connection-specific fields (RFC 9113 §8.2.2) that HTTP/2 forbids; on HTTP/1.1 the
+ * server itself owns framing, so `transfer-encoding` is refused there too.
+ */
+const HTTP2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+export interface NormalizedFields {
+  /** Lowercase names and values, alternating. */
+  readonly flat: string[];
+  /** The Content-Length the application declared, if it did. */
+  readonly contentLength: number | undefined;
+}
+
+export function checkFieldName(name: string): string {
+  if (!TOKEN.test(name)) {
+    const shown = name.charCodeAt(0) === 58 ? 'pseudo-header fields are set by the server' : 'not an RFC 9110 token';
+    throw new NgiError(name.charCodeAt(0) === 58 ? 'FORBIDDEN_FIELD' : 'INVALID_FIELD_NAME', `invalid field name ${JSON.stringify(name)}: ${shown}`);
+  }
+  return name.toLowerCase();
+}
+
+export function checkFieldValue(name: string, value: string): string {
+  if (INVALID_VALUE.test(value)) {
+    throw new NgiError('INVALID_FIELD_VALUE', `invalid value for field ${JSON.stringify(name)}: control characters (CR, LF, NUL, ...) are not allowed`);
+  }
+  return value;
+}
+
+function* linesOf(init: FieldsInit): Iterable<FieldLine> {
+  if (Symbol.iterator in init) {
+    yield* init as Iterable<FieldLine>;
+    return;
+  }
+  const record = init as Readonly<Record<string, string | number | readonly string[] | undefined>>;
+  for (const name in record) {
+    const value = record[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') yield [name, value];
+    else if (typeof value === 'number') yield [name, String(value)];
+    else for (const v of value) yield [name, v];
+  }
+}
+
+/**
+ * Validates and lowercases response or trailer fields. `transfer-encoding` and the
+ * other connection-specific fields are refused: the server frames the message itself,
+ * and HTTP/2 forbids them (RFC 9113 §8.2.2). `connection: close` on HTTP/1.1 is the one
+ * use left, and is expressed by the caller's protocol glue, not by the application.
+ */
+export function normalizeFields(init: FieldsInit | undefined): NormalizedFields {
+  const flat: string[] = [];
+  let contentLength: number | undefined;
+  if (init === undefined) return { flat, contentLength };
+  for (const [rawName, rawValue] of linesOf(init)) {
+    const name = checkFieldName(rawName);
+    const value = checkFieldValue(name, typeof rawValue === 'string' ? rawValue : String(rawValue));
+    if (HTTP2_FORBIDDEN.has(name)) {
+      throw new NgiError('FORBIDDEN_FIELD', `field ${JSON.stringify(name)} is connection-specific: the server manages it (RFC 9113 §8.2.2)`);
+    }
+    if (name === 'content-length') {
+      const n = Number(value);
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || (contentLength !== undefined && contentLength !== n)) {
+        throw new NgiError('INVALID_FIELD_VALUE', `invalid content-length ${JSON.stringify(value)}`);
+      }
+      if (contentLength !== undefined) continue; // an identical repeat is dropped (RFC 9110 §8.6)
+      contentLength = n;
+    }
+    flat.push(name, value);
+  }
+  return { flat, contentLength };
+}
+
+/** Fields as the node:http2 headers object: repeated names become arrays. */
+export function toHttp2Headers(flat: readonly string[], target: Record<string, string | string[] | number>): Record<string, string | string[] | number> {
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!;
+    const value = flat[i + 1]!;
+    const prev = target[name];
+    if (prev === undefined) target[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else target[name] = [String(prev), value];
+  }
+  return target;
+}
+
+export function checkFinalStatus(status: number): void {
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    throw new NgiError('INVALID_STATUS', `invalid final status ${String(status)}: must be an integer from 200 to 599`);
+  }
+}
+
+/** RFC 9110 §6.4.1: these responses never carry content. */
+export function statusForbidsBody(status: number): boolean {
+  return status === 204 || status === 304 || status < 200;
+}

@@ -1,0 +1,17 @@
+/** What the protocol glue needs from the server that owns it. */
+import type { Handler } from '../interface/app.ts';
+import type { ResolvedOptions } from './options.ts';
+import type { ExchangeImpl } from './exchange.ts';
+
+export interface ServerContext {
+  readonly handler: Handler<unknown>;
+  /** The lifespan state returned by startup. */
+  readonly state: unknown;
+  readonly options: ResolvedOptions;
+  /** True once shutdown has begun. */
+  readonly draining: boolean;
+  exchangeStarted(exchange: ExchangeImpl): void;
+  /** The handler has settled and the transport is done with the exchange. */
+  exchangeFinished(exchange: ExchangeImpl): void;
+  logError(message: string, error?: unknown): void;
+}

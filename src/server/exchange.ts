@@ -1,0 +1,146 @@
+/**
+ * The exchange given to the application, and its lifecycle: run the handler, map its
+ * failures onto the wire (500 before the response, reset after), and report completion.
+ */
+import type { Exchange } from '../interface/exchange.ts';
+import type { Protocol } from '../interface/connection.ts';
+import type { Features } from '../interface/features.ts';
+import { NgiError } from '../interface/errors.ts';
+import type { ConnectionState } from './connection.ts';
+import type { ServerContext } from './context.ts';
+import type { RequestImpl } from './request.ts';
+import type { ResponseBase } from './response.ts';
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+export class ExchangeImpl implements Exchange<unknown> {
+  readonly protocol: Protocol;
+  readonly request: RequestImpl;
+  readonly response: ResponseBase;
+  readonly connection: ConnectionState;
+  readonly features: Features;
+  readonly state: unknown;
+  readonly startedAt = performance.now();
+  #controller: AbortController | undefined;
+  #cancelReason: NgiError | undefined;
+  /** Two parts must finish: the handler and the transport. */
+  #pendingParts = 2;
+  readonly #context: ServerContext;
+
+  constructor(context: ServerContext, protocol: Protocol, connection: ConnectionState, request: RequestImpl, response: ResponseBase, features: Features) {
+    this.#context = context;
+    this.protocol = protocol;
+    this.connection = connection;
+    this.request = request;
+    this.response = response;
+    this.features = features;
+    this.state = context.state;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#cancelReason) this.#controller.abort(this.#cancelReason);
+    }
+    return this.#controller.signal;
+  }
+
+  get cancelled(): boolean {
+    return this.#cancelReason !== undefined;
+  }
+
+  /** The exchange is abandoned before its response ended (peer reset, timeout, shutdown). */
+  cancel(reason: NgiError): void {
+    if (this.#cancelReason !== undefined) return;
+    this.#cancelReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  /** Called by the protocol glue when the stream or response is closed. */
+  transportClosed(): void {
+    if (this.response.state !== 'ended' || this.response.status === 0) {
+      this.cancel(new NgiError('STREAM_CLOSED', 'the client reset the stream or closed the connection'));
+    }
+    this.#partDone();
+  }
+
+  /** Protocol glue's hook, run when the handler has settled (HTTP/2 stops unread uploads). */
+  onHandlerSettled: (() => void) | undefined;
+
+  handlerSettled(): void {
+    this.onHandlerSettled?.();
+    this.#partDone();
+  }
+
+  #partDone(): void {
+    if (--this.#pendingParts === 0) this.#context.exchangeFinished(this);
+  }
+
+  /** Answers an error before the response has started. */
+  sendError(error: unknown): void {
+    const status = error instanceof NgiError ? error.status : 500;
+    const text = STATUS_TEXT[status] ?? 'Error';
+    let body = text + '\n';
+    if (this.#context.options.debug) {
+      body += '\n' + (error instanceof Error ? (error.stack ?? error.message) : String(error)) + '\n';
+    }
+    try {
+      this.response.send(status, { 'content-type': 'text/plain; charset=utf-8' }, body);
+    } catch {
+      this.response.abort();
+    }
+  }
+}
+
+function describe(exchange: ExchangeImpl): string {
+  const r = exchange.request;
+  return `${r.method} ${r.target}`;
+}
+
+function handlerFailed(context: ServerContext, exchange: ExchangeImpl, error: unknown): void {
+  const response = exchange.response;
+  // A client that went away makes writes fail: that is the client's doing, not a bug.
+  const clientGone = exchange.cancelled && error instanceof NgiError && error.code === 'NGI_ERR_STREAM_CLOSED';
+  const expected = error instanceof NgiError && error.status < 500;
+  if (!clientGone && !expected) context.logError(`application error on ${describe(exchange)}`, error);
+  if (response.state === 'pending') exchange.sendError(error);
+  else if (response.state === 'streaming') response.abort();
+  exchange.handlerSettled();
+}
+
+function handlerReturned(context: ServerContext, exchange: ExchangeImpl): void {
+  const response = exchange.response;
+  if (response.state === 'pending') {
+    // A cancelled exchange has no one left to answer.
+    if (exchange.cancelled) exchange.handlerSettled();
+    else handlerFailed(context, exchange, new NgiError('NO_RESPONSE', 'the handler returned without starting a response'));
+    return;
+  }
+  if (response.state === 'streaming') {
+    if (!exchange.cancelled) context.logError(`application error on ${describe(exchange)}`, new NgiError('INCOMPLETE_RESPONSE', 'the handler returned with the response body still open; the stream is reset'));
+    response.abort();
+  }
+  exchange.handlerSettled();
+}
+
+/** Runs the handler without an extra promise when it is synchronous. */
+export function runExchange(context: ServerContext, exchange: ExchangeImpl): void {
+  context.exchangeStarted(exchange);
+  let result: void | Promise<void>;
+  try {
+    result = context.handler(exchange);
+  } catch (error) {
+    handlerFailed(context, exchange, error);
+    return;
+  }
+  if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+    (result as Promise<void>).then(
+      () => handlerReturned(context, exchange),
+      (error: unknown) => handlerFailed(context, exchange, error),
+    );
+  } else {
+    handlerReturned(context, exchange);
+  }
+}

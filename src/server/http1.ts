@@ -1,0 +1,201 @@
+/**
+ * HTTP/1.x glue on node:http. The http.Server here never listens: the front listener
+ * hands it sockets. It is told 'listening' anyway, because node:http starts its
+ * connection tracking (headers/request timeouts, closeIdleConnections) only then.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Chunk } from '../interface/exchange.ts';
+import type { EarlyHintsFeature, Features, ResponseTrailersFeature } from '../interface/features.ts';
+import type { FieldsInit } from '../interface/fields.ts';
+import { NgiError } from '../interface/errors.ts';
+import { FlatFields } from '../core/fields.ts';
+import { normalizeFields } from '../core/outgoing-fields.ts';
+import { connectionOf, type ConnectionState } from './connection.ts';
+import type { ServerContext } from './context.ts';
+import { ExchangeImpl, runExchange } from './exchange.ts';
+import { NodeRequestBody, type BodySource } from './request-body.ts';
+import { RequestImpl } from './request.ts';
+import { ResponseBase, type HeadOptions } from './response.ts';
+
+
+class Http1Response extends ResponseBase {
+  readonly #res: http.ServerResponse;
+  readonly #connection: ConnectionState;
+  readonly #context: ServerContext;
+  protected readonly isHeadRequest: boolean;
+  protected readonly trailersSupported: boolean;
+
+  constructor(res: http.ServerResponse, isHead: boolean, http11: boolean, connection: ConnectionState, context: ServerContext) {
+    super();
+    this.#res = res;
+    this.isHeadRequest = isHead;
+    this.trailersSupported = http11;
+    this.#connection = connection;
+    this.#context = context;
+  }
+
+  protected get transportOpen(): boolean {
+    return !this.#res.destroyed;
+  }
+
+  protected sendHead(status: number, flat: string[], options: HeadOptions): void {
+    const res = this.#res;
+    // A draining connection answers with Connection: close (RFC 9112 §9.6) and then ends.
+    if (this.#context.draining || this.#connection.draining) res.shouldKeepAlive = false;
+    if (options.trailers !== false) {
+      // Trailers need chunked framing, so a declared length is dropped (RFC 9112 §7.1.2).
+      for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i] === 'content-length') flat.splice(i, 2);
+      if (Array.isArray(options.trailers) && options.trailers.length > 0) flat.push('trailer', options.trailers.join(', '));
+    }
+    res.writeHead(status, flat);
+    if (options.endStream) res.end();
+  }
+
+  protected writeBody(chunk: Chunk): boolean {
+    return this.#res.write(chunk);
+  }
+
+  protected endBody(chunk: Chunk | undefined): void {
+    if (chunk === undefined) this.#res.end();
+    else this.#res.end(chunk);
+  }
+
+  protected endWithTrailers(flat: string[]): void {
+    const pairs: [string, string][] = [];
+    for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+    if (pairs.length > 0) this.#res.addTrailers(pairs);
+    this.#res.end();
+  }
+
+  protected waitForDrain(): Promise<void> {
+    const res = this.#res;
+    return new Promise((resolve, reject) => {
+      const onDrain = (): void => {
+        res.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        res.off('drain', onDrain);
+        reject(new NgiError('STREAM_CLOSED', 'write(): the client has gone'));
+      };
+      res.once('drain', onDrain);
+      res.once('close', onClose);
+    });
+  }
+
+  /** HTTP/1.1 has no stream reset: the connection is closed so the peer sees the failure. */
+  abort(): void {
+    this.state = 'ended';
+    this.#res.destroy();
+  }
+
+  sendEarlyHints(fields: FieldsInit): Promise<void> {
+    if (this.state !== 'pending') return Promise.reject(new NgiError('RESPONSE_STARTED', 'early hints must come before the response'));
+    const { flat } = normalizeFields(fields);
+    const hints: Record<string, string | string[]> = {};
+    for (let i = 0; i < flat.length; i += 2) {
+      const prev = hints[flat[i]!];
+      hints[flat[i]!] = prev === undefined ? flat[i + 1]! : [...(Array.isArray(prev) ? prev : [prev]), flat[i + 1]!];
+    }
+    return new Promise((resolve) => this.#res.writeEarlyHints(hints, resolve));
+  }
+}
+
+/** Feature set of an HTTP/1.x exchange. HTTP/1.0 has no 1xx and no chunked trailers. */
+class Http1Features implements Features, EarlyHintsFeature, ResponseTrailersFeature {
+  readonly #response: Http1Response;
+  readonly #te: () => boolean;
+  readonly earlyHints: EarlyHintsFeature | undefined;
+  readonly responseTrailers: ResponseTrailersFeature | undefined;
+  readonly drain: ConnectionState;
+
+  constructor(response: Http1Response, http11: boolean, connection: ConnectionState, te: () => boolean) {
+    this.#response = response;
+    this.#te = te;
+    this.earlyHints = http11 ? this : undefined;
+    this.responseTrailers = http11 ? this : undefined;
+    this.drain = connection;
+  }
+
+  send(fields: FieldsInit): Promise<void> {
+    return this.#response.sendEarlyHints(fields);
+  }
+
+  get acceptedByClient(): boolean {
+    return this.#te();
+  }
+}
+
+function acceptsTrailers(request: RequestImpl): boolean {
+  for (const value of request.headers.getAll('te')) {
+    if (value.split(',').some((part) => part.split(';')[0]!.trim().toLowerCase() === 'trailers')) return true;
+  }
+  return false;
+}
+
+function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void {
+  const socket = req.socket;
+  const encrypted = (socket as Socket & { encrypted?: boolean }).encrypted === true;
+  const connection = connectionOf(socket, encrypted);
+  const http11 = req.httpVersionMinor === 1 && req.httpVersionMajor === 1;
+  const limits = context.options.limits;
+  const declared = req.headers['content-length'];
+  const length = declared === undefined ? undefined : Number(declared);
+  const method = req.method ?? 'GET';
+  // llhttp has already refused malformed framing (TE+CL, bad lengths) with 400.
+  const noBody = length === 0 || (length === undefined && req.headers['transfer-encoding'] === undefined);
+
+  let continueSent = !expectContinue;
+  const source: BodySource = {
+    onFirstRead() {
+      // RFC 9110 §10.1.1: 100 (Continue) once the application decides to read the body.
+      if (!continueSent && response.state === 'pending') res.writeContinue();
+      continueSent = true;
+    },
+    trailers: () => (req.rawTrailers.length ? FlatFields.fromHttp1(req.rawTrailers) : FlatFields.empty),
+    maxBodySize: limits.maxBodySize,
+    maxBufferedBody: limits.maxBufferedBody,
+  };
+  const body = new NodeRequestBody(req, length, noBody, source);
+  const request = new RequestImpl(method, encrypted ? 'https' : 'http', undefined, req.url ?? '/', req.rawHeaders, false, body);
+  const response = new Http1Response(res, method === 'HEAD', http11, connection, context);
+  const features = new Http1Features(response, http11, connection, () => acceptsTrailers(request));
+  const exchange = new ExchangeImpl(context, http11 ? 'http/1.1' : 'http/1.0', connection, request, response, features);
+
+  connection.inFlight++;
+  res.once('close', () => {
+    connection.inFlight--;
+    exchange.transportClosed();
+    // A draining connection whose last exchange is done has nothing left to do.
+    if (connection.inFlight === 0 && (context.draining || connection.draining) && !socket.destroyed) socket.end();
+  });
+
+  if (length !== undefined && length > limits.maxBodySize) {
+    // Refused before the application runs; the unread body makes the connection unusable.
+    res.shouldKeepAlive = false;
+    context.exchangeStarted(exchange);
+    exchange.sendError(new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
+    exchange.handlerSettled();
+    return;
+  }
+  runExchange(context, exchange);
+}
+
+export function createHttp1Server(context: ServerContext): http.Server {
+  const { limits, timeouts } = context.options;
+  const server = http.createServer({
+    maxHeaderSize: limits.maxHeaderSize,
+    headersTimeout: timeouts.headers,
+    requestTimeout: timeouts.request,
+    keepAliveTimeout: timeouts.keepAlive,
+    // The check interval bounds how late a timeout fires (node's default is 30 s).
+    connectionsCheckingInterval: Math.max(100, Math.min(timeouts.headers, 30_000) / 4),
+    noDelay: true,
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(context, req, res, false));
+  // With a 'checkContinue' listener node does not answer 100 itself: the body reader does.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(context, req, res, true));
+  server.emit('listening');
+  return server;
+}

@@ -1,0 +1,302 @@
+/**
+ * HTTP/2 glue on node:http2's core 'stream' API (the compat (req, res) layer costs 35-45%).
+ * The Http2Server never listens: the front listener hands it sockets (cleartext after the
+ * preface was sniffed, TLS after ALPN chose h2).
+ */
+import http2 from 'node:http2';
+import type { Chunk } from '../interface/exchange.ts';
+import type { EarlyHintsFeature, Features, Http2Feature, Http2PeerSettings, ResponseTrailersFeature } from '../interface/features.ts';
+import type { FieldsInit } from '../interface/fields.ts';
+import { NgiError } from '../interface/errors.ts';
+import { FlatFields } from '../core/fields.ts';
+import { normalizeFields, toHttp2Headers } from '../core/outgoing-fields.ts';
+import { taggedConnection, type ConnectionState } from './connection.ts';
+import type { ServerContext } from './context.ts';
+import { ExchangeImpl, runExchange } from './exchange.ts';
+import { NodeRequestBody, type BodySource } from './request-body.ts';
+import { RequestImpl } from './request.ts';
+import { ResponseBase, type HeadOptions } from './response.ts';
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = http2.constants;
+const FLAG_END_STREAM = 0x1;
+
+const kConnection = Symbol('ngi.session-connection');
+type TrackedSession = http2.ServerHttp2Session & { [kConnection]?: ConnectionState };
+
+class Http2Response extends ResponseBase {
+  readonly #stream: http2.ServerHttp2Stream;
+  protected readonly isHeadRequest: boolean;
+  protected readonly trailersSupported = true;
+
+  constructor(stream: http2.ServerHttp2Stream, isHead: boolean) {
+    super();
+    this.#stream = stream;
+    this.isHeadRequest = isHead;
+  }
+
+  protected get transportOpen(): boolean {
+    return !this.#stream.destroyed && !this.#stream.closed;
+  }
+
+  protected sendHead(status: number, flat: string[], options: HeadOptions): void {
+    const headers = toHttp2Headers(flat, { ':status': status });
+    this.#stream.respond(headers, { endStream: options.endStream, waitForTrailers: options.trailers !== false });
+  }
+
+  protected writeBody(chunk: Chunk): boolean {
+    return this.#stream.write(chunk);
+  }
+
+  protected endBody(chunk: Chunk | undefined): void {
+    if (chunk === undefined) this.#stream.end();
+    else this.#stream.end(chunk);
+  }
+
+  protected endWithTrailers(flat: string[]): void {
+    const stream = this.#stream;
+    // node emits 'wantTrailers' once the last DATA frame is queued; sendTrailers must be
+    // called then or the stream never closes.
+    stream.once('wantTrailers', () => {
+      if (!stream.destroyed) stream.sendTrailers(toHttp2Headers(flat, {}));
+    });
+    stream.end();
+  }
+
+  protected waitForDrain(): Promise<void> {
+    const stream = this.#stream;
+    return new Promise((resolve, reject) => {
+      const onDrain = (): void => {
+        stream.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        stream.off('drain', onDrain);
+        reject(new NgiError('STREAM_CLOSED', 'write(): the stream was reset'));
+      };
+      stream.once('drain', onDrain);
+      stream.once('close', onClose);
+    });
+  }
+
+  /** RST_STREAM INTERNAL_ERROR: the peer learns the response is not complete. */
+  abort(code: number = NGHTTP2_INTERNAL_ERROR): void {
+    this.state = 'ended';
+    if (!this.#stream.closed && !this.#stream.destroyed) this.#stream.close(code);
+  }
+
+  /**
+   * RFC 9113 §8.1: a server that has answered before the request body ended may ask the
+   * client to stop sending with RST_STREAM(NO_ERROR). node queues it behind the data.
+   */
+  finishUnreadRequest(): void {
+    const stream = this.#stream;
+    if (this.state === 'ended' && !stream.closed && !stream.destroyed && stream.state.remoteClose === 0) {
+      stream.close(NGHTTP2_NO_ERROR);
+    }
+  }
+
+  sendEarlyHints(fields: FieldsInit): Promise<void> {
+    if (this.state !== 'pending') return Promise.reject(new NgiError('RESPONSE_STARTED', 'early hints must come before the response'));
+    const { flat } = normalizeFields(fields);
+    if (this.transportOpen) this.#stream.additionalHeaders(toHttp2Headers(flat, { ':status': 103 }));
+    return Promise.resolve();
+  }
+
+  sendContinue(): void {
+    if (this.state === 'pending' && this.transportOpen) this.#stream.additionalHeaders({ ':status': 100 });
+  }
+}
+
+class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeature, Http2Feature {
+  readonly #response: Http2Response;
+  readonly #session: http2.ServerHttp2Session;
+  readonly #te: () => boolean;
+  readonly streamId: number;
+  readonly drain: ConnectionState;
+
+  constructor(response: Http2Response, session: http2.ServerHttp2Session, streamId: number, connection: ConnectionState, te: () => boolean) {
+    this.#response = response;
+    this.#session = session;
+    this.streamId = streamId;
+    this.drain = connection;
+    this.#te = te;
+  }
+
+  get earlyHints(): EarlyHintsFeature {
+    return this;
+  }
+
+  get responseTrailers(): ResponseTrailersFeature {
+    return this;
+  }
+
+  get http2(): Http2Feature {
+    return this;
+  }
+
+  send(fields: FieldsInit): Promise<void> {
+    return this.#response.sendEarlyHints(fields);
+  }
+
+  get acceptedByClient(): boolean {
+    return this.#te();
+  }
+
+  get peerSettings(): Http2PeerSettings {
+    const s = this.#session.remoteSettings;
+    return {
+      enablePush: s.enablePush ?? true,
+      maxConcurrentStreams: s.maxConcurrentStreams ?? 2 ** 32 - 1,
+      initialWindowSize: s.initialWindowSize ?? 65_535,
+      maxFrameSize: s.maxFrameSize ?? 16_384,
+      maxHeaderListSize: s.maxHeaderListSize,
+      enableConnectProtocol: s.enableConnectProtocol ?? false,
+    };
+  }
+}
+
+function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): void {
+  const session = stream.session as TrackedSession;
+  const connection = session[kConnection];
+  if (connection === undefined) {
+    stream.close(NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  // Streams can fail (peer reset, session teardown); failures surface through 'close'.
+  stream.on('error', noop);
+  const limits = context.options.limits;
+  const method = headers[':method'] ?? 'GET';
+  const endStream = (flags & FLAG_END_STREAM) !== 0;
+  const declared = headers['content-length'];
+  const length = declared === undefined ? undefined : Number(declared);
+  let rawTrailers: string[] | undefined;
+  if (!endStream) {
+    stream.once('trailers', (_trailers: unknown, _flags: unknown, raw: string[]) => {
+      rawTrailers = raw;
+    });
+  }
+  let response: Http2Response;
+  const expectContinue = headers.expect === '100-continue';
+  const source: BodySource = {
+    onFirstRead() {
+      // RFC 9110 §10.1.1; node's core API never sends 100 by itself.
+      if (expectContinue) response.sendContinue();
+    },
+    trailers: () => (rawTrailers ? FlatFields.fromHttp2(rawTrailers) : FlatFields.empty),
+    maxBodySize: limits.maxBodySize,
+    maxBufferedBody: limits.maxBufferedBody,
+  };
+  const body = new NodeRequestBody(stream, length, endStream, source);
+  const scheme = headers[':scheme'] === 'https' ? 'https' : 'http';
+  const request = new RequestImpl(method, scheme, headers[':authority'], headers[':path'] ?? '', rawHeaders, true, body);
+  response = new Http2Response(stream, method === 'HEAD');
+  const features = new Http2Features(response, session, stream.id ?? 0, connection, () => acceptsTrailers(request));
+  const exchange = new ExchangeImpl(context, connection.encrypted ? 'h2' : 'h2c', connection, request, response, features);
+  connection.inFlight++;
+
+  let requestTimer: NodeJS.Timeout | undefined;
+  if (!endStream && context.options.timeouts.request > 0) {
+    requestTimer = setTimeout(() => {
+      if (body.finished) return;
+      exchange.cancel(new NgiError('REQUEST_TIMEOUT', 'the request body did not arrive within the request timeout'));
+      if (response.state === 'pending') {
+        exchange.sendError(new NgiError('REQUEST_TIMEOUT', 'request timeout'));
+        response.finishUnreadRequest();
+      } else {
+        response.abort(NGHTTP2_CANCEL);
+      }
+    }, context.options.timeouts.request);
+    requestTimer.unref();
+  }
+
+  stream.once('close', () => {
+    if (requestTimer) clearTimeout(requestTimer);
+    connection.inFlight--;
+    exchange.transportClosed();
+  });
+
+  if (length !== undefined && length > limits.maxBodySize) {
+    context.exchangeStarted(exchange);
+    exchange.sendError(new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
+    response.finishUnreadRequest();
+    exchange.handlerSettled();
+    return;
+  }
+  exchange.onHandlerSettled = () => response.finishUnreadRequest();
+  runExchange(context, exchange);
+}
+
+function noop(): void {}
+
+function acceptsTrailers(request: RequestImpl): boolean {
+  for (const value of request.headers.getAll('te')) {
+    if (value.split(',').some((part) => part.split(';')[0]!.trim().toLowerCase() === 'trailers')) return true;
+  }
+  return false;
+}
+
+export interface Http2Glue {
+  readonly server: http2.Http2Server;
+  readonly sessions: Set<http2.ServerHttp2Session>;
+}
+
+export function createHttp2Server(context: ServerContext): Http2Glue {
+  const { limits, timeouts } = context.options;
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const server = http2.createServer({
+    // node advertises no stream limit by default; 128 is in line with nginx and h2o.
+    settings: { maxConcurrentStreams: limits.maxConcurrentStreams },
+    maxSessionMemory: limits.maxSessionMemory,
+  });
+  server.on('session', (session: TrackedSession) => {
+    // The front listener tagged the socket with its connection state; node's socket proxy
+    // passes symbol properties through.
+    const connection = taggedConnection(session.socket);
+    if (connection) session[kConnection] = connection;
+    sessions.add(session);
+    session.on('error', noop);
+    session.once('close', () => sessions.delete(session));
+    // A GOAWAY from the peer means this connection takes no new streams: drain.
+    session.once('goaway', () => connection?.startDrain());
+  });
+  server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => onStream(context, stream, headers, flags, rawHeaders));
+  server.on('sessionError', noop);
+  if (timeouts.idle > 0) {
+    server.setTimeout(timeouts.idle);
+    server.on('timeout', (session: TrackedSession) => {
+      // Idle means no open stream: long-lived quiet streams are not cut.
+      if ((session[kConnection]?.inFlight ?? 0) === 0) session.close();
+    });
+  }
+  return { server, sessions };
+}
+
+/**
+ * Graceful GOAWAY, RFC 9113 §6.8: first GOAWAY with the largest stream id so requests in
+ * flight are not refused, then after a PING round trip the real last stream id (which
+ * node's session.close() sends), after which the session ends when its streams have.
+ */
+export function drainSession(session: http2.ServerHttp2Session): void {
+  const connection = (session as TrackedSession)[kConnection];
+  connection?.startDrain();
+  if (session.closed || session.destroyed) return;
+  try {
+    session.goaway(NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+  } catch {
+    session.close();
+    return;
+  }
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    if (!session.closed && !session.destroyed) session.close();
+  };
+  const fallback = setTimeout(close, 1000);
+  fallback.unref();
+  const pinged = session.ping(() => {
+    clearTimeout(fallback);
+    close();
+  });
+  if (!pinged) close();
+}

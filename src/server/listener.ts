@@ -1,0 +1,92 @@
+/**
+ * The one port: a net.Server (cleartext: HTTP/1.1 and h2c by prior knowledge) or a
+ * tls.Server (ALPN h2 and http/1.1) that decides the protocol of each connection and hands
+ * the socket to the detached node:http or node:http2 server.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import { classifyPreface } from '../core/preface.ts';
+import type { ResolvedOptions } from './options.ts';
+import { connectionOf } from './connection.ts';
+
+export interface Front {
+  readonly server: net.Server;
+  /** Every open socket, for shutdown. */
+  readonly sockets: Set<net.Socket>;
+}
+
+function toHttp1(h1: http.Server, socket: net.Socket): void {
+  connectionOf(socket, socket instanceof tls.TLSSocket).kind = 'http/1';
+  h1.emit('connection', socket);
+}
+
+function toHttp2(h2: http2.Http2Server, socket: net.Socket): void {
+  connectionOf(socket, socket instanceof tls.TLSSocket).kind = 'h2';
+  h2.emit('connection', socket);
+}
+
+/**
+ * Reads until the bytes match or leave the HTTP/2 preface (RFC 9113 §3.4), then puts them
+ * back. HTTP/1 sockets are resumed; HTTP/2 ones are not (node:http2 reads the unshifted
+ * bytes itself, and resuming first would lose the preface).
+ */
+function sniff(socket: net.Socket, h1: http.Server, h2: http2.Http2Server, headersTimeout: number): void {
+  let received: Buffer | undefined;
+  const onData = (chunk: Buffer): void => {
+    received = received === undefined ? chunk : Buffer.concat([received, chunk]);
+    const verdict = classifyPreface(received);
+    if (verdict === 'need-more') return;
+    socket.off('data', onData);
+    socket.setTimeout(0);
+    socket.pause();
+    socket.unshift(received);
+    if (verdict === 'h2') {
+      toHttp2(h2, socket);
+    } else {
+      toHttp1(h1, socket);
+      socket.resume();
+    }
+  };
+  socket.on('data', onData);
+  // A connection that never sends a request is closed like a slow header section.
+  if (headersTimeout > 0) socket.setTimeout(headersTimeout, () => socket.destroy());
+}
+
+export function createFront(options: ResolvedOptions, h1: http.Server, h2: http2.Http2Server): Front {
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  };
+  let server: net.Server;
+  if (options.tls) {
+    const t = options.tls;
+    server = tls.createServer({
+      cert: t.cert as string,
+      key: t.key as string,
+      ...(t.ca ? { ca: t.ca as string } : {}),
+      requestCert: t.requestCert ?? false,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['h2', 'http/1.1'],
+      // Bounded TLS handshakes, like the header timeout on the request that follows.
+      handshakeTimeout: Math.min(options.timeouts.headers || 120_000, 120_000),
+    });
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      track(socket);
+      socket.setNoDelay(true);
+      if (socket.alpnProtocol === 'h2') toHttp2(h2, socket);
+      else toHttp1(h1, socket);
+    });
+    // Failed handshakes are the client's problem; they must not reach 'error'.
+    server.on('tlsClientError', (_error: Error, socket: tls.TLSSocket) => socket.destroy());
+  } else {
+    server = net.createServer({ noDelay: true }, (socket) => {
+      track(socket);
+      socket.on('error', () => socket.destroy());
+      sniff(socket, h1, h2, options.timeouts.headers);
+    });
+  }
+  return { server, sockets };
+}

@@ -1,0 +1,120 @@
+/** Server options, their defaults and their validation. See docs/server-behavior.md. */
+import { NgiError } from '../interface/errors.ts';
+
+export interface Limits {
+  /** Largest request header section, bytes: HTTP/1.1 answers 431. Default 16 KiB. */
+  maxHeaderSize: number;
+  /** Largest request body, bytes: answered 413. Default 1 GiB. */
+  maxBodySize: number;
+  /** Default limit of the body helpers bytes()/text()/json(). Default 1 MiB. */
+  maxBufferedBody: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised on HTTP/2. Default 128. */
+  maxConcurrentStreams: number;
+  /** node:http2 maxSessionMemory, MB: beyond it new streams are refused. Default 32. */
+  maxSessionMemory: number;
+}
+
+export interface Timeouts {
+  /** Time to receive a request's header section, ms: answered 408. Default 60 s. */
+  headers: number;
+  /** Time to receive a whole request (head and body), ms: answered 408. 0 = none. Default 300 s. */
+  request: number;
+  /** HTTP/1.1 keep-alive idle time, ms. Default 5 s. */
+  keepAlive: number;
+  /** HTTP/2 session idle time with no open stream, ms, then GOAWAY. Default 120 s. */
+  idle: number;
+  /** How long shutdown waits for in-flight exchanges, ms. Default 30 s. */
+  drain: number;
+}
+
+export interface TlsOptions {
+  cert: string | Uint8Array;
+  key: string | Uint8Array;
+  /** Ask clients for a certificate (it is then visible as `tls.peerCertificate`). */
+  requestCert?: boolean;
+  ca?: string | Uint8Array;
+}
+
+export interface ServeOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8000; 0 picks a free port. */
+  port?: number;
+  /** Serve TLS (h2 and http/1.1 by ALPN) instead of cleartext (HTTP/1.1 and h2c). */
+  tls?: TlsOptions;
+  limits?: Partial<Limits>;
+  timeouts?: Partial<Timeouts>;
+  /** Access log, one line per exchange. Default true. */
+  accessLog?: boolean;
+  /** Include error details and stacks in 500 responses. Default false. */
+  debug?: boolean;
+  /** Where log lines go. Default: process.stderr. */
+  log?: (line: string) => void;
+  /** Install SIGINT/SIGTERM handlers that close the server gracefully. Default false. */
+  handleSignals?: boolean;
+}
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  tls: TlsOptions | undefined;
+  limits: Limits;
+  timeouts: Timeouts;
+  accessLog: boolean;
+  debug: boolean;
+  log: (line: string) => void;
+  handleSignals: boolean;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = {
+  maxHeaderSize: 16 * 1024,
+  maxBodySize: 1024 * 1024 * 1024,
+  maxBufferedBody: 1024 * 1024,
+  maxConcurrentStreams: 128,
+  maxSessionMemory: 32,
+};
+
+export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
+  headers: 60_000,
+  request: 300_000,
+  keepAlive: 5_000,
+  idle: 120_000,
+  drain: 30_000,
+};
+
+function writeStderr(line: string): void {
+  process.stderr.write(line + '\n');
+}
+
+function checkNumbers(group: string, values: object, min: number): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+      throw new NgiError('INVALID_OPTION', `${group}.${key} must be a number >= ${min}, got ${String(value)}`);
+    }
+  }
+}
+
+export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  checkNumbers('limits', limits, 1);
+  checkNumbers('timeouts', timeouts, 0);
+  const port = options.port ?? 8000;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new NgiError('INVALID_OPTION', `port must be an integer from 0 to 65535, got ${String(port)}`);
+  }
+  if (options.tls && (!options.tls.cert || !options.tls.key)) {
+    throw new NgiError('INVALID_OPTION', 'tls needs both cert and key');
+  }
+  return {
+    host: options.host ?? '127.0.0.1',
+    port,
+    tls: options.tls,
+    limits,
+    timeouts,
+    accessLog: options.accessLog ?? true,
+    debug: options.debug ?? false,
+    log: options.log ?? writeStderr,
+    handleSignals: options.handleSignals ?? false,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The response state machine shared by HTTP/1.1 and HTTP/2: validation, Content-Length
+ * bookkeeping, bodies that must stay empty, write promises. Subclasses only move bytes.
+ */
+import type { FieldsInit } from '../interface/fields.ts';
+import type { Chunk, Response, ResponseState, ResponseWriter, StartOptions, TrailingResponseWriter } from '../interface/exchange.ts';
+import { NgiError } from '../interface/errors.ts';
+import { checkFinalStatus, normalizeFields, statusForbidsBody } from '../core/outgoing-fields.ts';
+
+const RESOLVED = Promise.resolve();
+
+export interface HeadOptions {
+  /** The response is complete with the head (no body follows). */
+  endStream: boolean;
+  /** Trailer fields follow the body; their names when the application declared them. */
+  trailers: boolean | readonly string[];
+}
+
+export abstract class ResponseBase implements Response, ResponseWriter, TrailingResponseWriter {
+  state: ResponseState = 'pending';
+  status = 0;
+  /** Body bytes handed to the transport, for the access log. */
+  bytesWritten = 0;
+  #declaredLength: number | undefined;
+  #bodyAllowed = true;
+  #trailers = false;
+  #drain: Promise<void> | undefined;
+
+  /** HEAD responses carry no content (RFC 9110 §9.3.2). */
+  protected abstract readonly isHeadRequest: boolean;
+  /** False once the peer is gone: nothing more can be sent. */
+  protected abstract get transportOpen(): boolean;
+  protected abstract sendHead(status: number, flat: string[], options: HeadOptions): void;
+  /** Returns false when the transport's buffer is full. */
+  protected abstract writeBody(chunk: Chunk): boolean;
+  protected abstract endBody(chunk: Chunk | undefined): void;
+  protected abstract endWithTrailers(flat: string[]): void;
+  /** Resolves on the transport's next 'drain', rejects if it closes first. */
+  protected abstract waitForDrain(): Promise<void>;
+  /** Resets the stream (HTTP/2) or closes the connection (HTTP/1.1). */
+  abstract abort(): void;
+  /** Whether trailers can be carried on this exchange (features.responseTrailers). */
+  protected abstract readonly trailersSupported: boolean;
+
+  send(status: number, headers?: FieldsInit, body?: Chunk | null): void {
+    if (this.state !== 'pending') throw new NgiError('RESPONSE_STARTED', 'send(): the response has already started');
+    checkFinalStatus(status);
+    const { flat, contentLength } = normalizeFields(headers);
+    const bodyAllowed = !statusForbidsBody(status);
+    let payload: Chunk | undefined = body ?? undefined;
+    if (!bodyAllowed) {
+      payload = undefined;
+    } else {
+      const length = payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+      if (contentLength === undefined) flat.push('content-length', String(length));
+      else if (contentLength !== length && !(this.isHeadRequest && length === 0)) {
+        throw new NgiError('CONTENT_LENGTH_MISMATCH', `send(): content-length ${contentLength} but the body has ${length} bytes`);
+      }
+      if (this.isHeadRequest || length === 0) payload = undefined;
+    }
+    this.status = status;
+    this.state = 'ended';
+    if (!this.transportOpen) return;
+    this.sendHead(status, flat, { endStream: payload === undefined, trailers: false });
+    if (payload !== undefined) {
+      this.bytesWritten = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+      this.endBody(payload);
+    }
+  }
+
+  start(status: number, headers?: FieldsInit): ResponseWriter;
+  start(status: number, headers: FieldsInit | undefined, options: StartOptions & { trailers: true }): TrailingResponseWriter;
+  start(status: number, headers?: FieldsInit, options?: StartOptions): ResponseWriter | TrailingResponseWriter;
+  start(status: number, headers?: FieldsInit, options?: StartOptions): ResponseWriter | TrailingResponseWriter {
+    if (this.state !== 'pending') throw new NgiError('RESPONSE_STARTED', 'start(): the response has already started');
+    checkFinalStatus(status);
+    const trailers = options?.trailers ?? false;
+    if (trailers !== false && !this.trailersSupported) {
+      throw new NgiError('FEATURE_UNAVAILABLE', 'start(): trailers are not available on this exchange (check features.responseTrailers)');
+    }
+    const { flat, contentLength } = normalizeFields(headers);
+    this.#bodyAllowed = !statusForbidsBody(status) && !this.isHeadRequest;
+    this.#trailers = trailers !== false && !this.isHeadRequest && !statusForbidsBody(status);
+    this.#declaredLength = this.#bodyAllowed ? contentLength : undefined;
+    this.status = status;
+    this.state = 'streaming';
+    if (this.transportOpen) {
+      this.sendHead(status, flat, {
+        endStream: !this.#bodyAllowed && !this.#trailers,
+        trailers: this.#trailers ? trailers : false,
+      });
+    }
+    if (!this.#bodyAllowed && !this.#trailers) this.state = 'ended';
+    return this;
+  }
+
+  write(chunk: Chunk): Promise<void> {
+    if (this.state !== 'streaming') {
+      if (this.state === 'ended' && !this.#bodyAllowed) return RESOLVED; // HEAD/204/304: dropped
+      return Promise.reject(this.state === 'pending'
+        ? new NgiError('RESPONSE_NOT_STARTED', 'write(): call start() before writing')
+        : new NgiError('RESPONSE_ENDED', 'write(): the response has ended'));
+    }
+    if (!this.#bodyAllowed) return RESOLVED;
+    if (!this.transportOpen) return Promise.reject(new NgiError('STREAM_CLOSED', 'write(): the client has gone'));
+    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    if (size === 0) return RESOLVED;
+    if (this.#declaredLength !== undefined && this.bytesWritten + size > this.#declaredLength) {
+      return Promise.reject(new NgiError('CONTENT_LENGTH_MISMATCH', `write(): more bytes than the declared content-length ${this.#declaredLength}`));
+    }
+    this.bytesWritten += size;
+    if (this.writeBody(chunk)) return RESOLVED;
+    return (this.#drain ??= this.waitForDrain().finally(() => {
+      this.#drain = undefined;
+    }));
+  }
+
+  end(arg?: Chunk | FieldsInit): Promise<void> {
+    if (this.state === 'ended' && !this.#bodyAllowed && !this.#trailers) return RESOLVED;
+    if (this.state !== 'streaming') {
+      return Promise.reject(this.state === 'pending'
+        ? new NgiError('RESPONSE_NOT_STARTED', 'end(): call start() first')
+        : new NgiError('RESPONSE_ENDED', 'end(): the response has already ended'));
+    }
+    if (this.#trailers) {
+      let flat: string[];
+      try {
+        flat = normalizeFields(arg as FieldsInit | undefined).flat;
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      this.state = 'ended';
+      if (!this.transportOpen) return Promise.reject(new NgiError('STREAM_CLOSED', 'end(): the client has gone'));
+      this.endWithTrailers(flat);
+      return RESOLVED;
+    }
+    const chunk = arg as Chunk | undefined;
+    const size = chunk === undefined ? 0 : typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    const total = this.bytesWritten + (this.#bodyAllowed ? size : 0);
+    this.state = 'ended';
+    if (this.#declaredLength !== undefined && total !== this.#declaredLength) {
+      // The message cannot be completed validly: the peer must see it fail, not truncate.
+      this.abort();
+      return Promise.reject(new NgiError('CONTENT_LENGTH_MISMATCH', `end(): ${total} body bytes but content-length ${this.#declaredLength}`));
+    }
+    if (!this.transportOpen) return Promise.reject(new NgiError('STREAM_CLOSED', 'end(): the client has gone'));
+    this.bytesWritten = total;
+    this.endBody(this.#bodyAllowed && size > 0 ? chunk : undefined);
+    return RESOLVED;
+  }
+}

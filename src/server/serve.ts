@@ -1,0 +1,179 @@
+/**
+ * serve(app, options): lifespan startup, one listening port for every protocol, access
+ * log, and graceful shutdown. See docs/server-behavior.md.
+ */
+import type { AddressInfo } from 'node:net';
+import type { AppExport, Application, Handler } from '../interface/app.ts';
+import { NgiError } from '../interface/errors.ts';
+import { formatAccessLine } from './access-log.ts';
+import { taggedConnection } from './connection.ts';
+import type { ServerContext } from './context.ts';
+import type { ExchangeImpl } from './exchange.ts';
+import { createHttp1Server } from './http1.ts';
+import { createHttp2Server, drainSession } from './http2.ts';
+import { createFront } from './listener.ts';
+import { resolveOptions, type ServeOptions } from './options.ts';
+
+export interface ServerHandle {
+  /** e.g. `http://127.0.0.1:8000`. */
+  readonly url: string;
+  readonly address: { readonly host: string; readonly port: number };
+  /** Stops accepting, drains, runs lifespan shutdown. Idempotent. */
+  close(): Promise<void>;
+  /** Resolves once the server has closed, however it was closed. */
+  readonly closed: Promise<void>;
+}
+
+export function toApplication<S>(app: AppExport<S>): Application<S> {
+  if (typeof app === 'function') return { handle: app };
+  if (app && typeof app === 'object' && typeof app.handle === 'function') return app;
+  throw new NgiError('APP_LOAD_FAILED', 'an NGI application is a function (exchange) => ... or an object with a handle(exchange) method');
+}
+
+function urlHost(address: AddressInfo): string {
+  return address.family === 'IPv6' ? `[${address.address}]` : address.address;
+}
+
+export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promise<ServerHandle> {
+  const opts = resolveOptions(options);
+  const application = toApplication(app);
+  const log = opts.log;
+
+  let state: unknown;
+  if (application.startup) {
+    try {
+      state = await application.startup();
+    } catch (error) {
+      throw new NgiError('STARTUP_FAILED', `lifespan startup failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+  const context: ServerContext = {
+    handler: application.handle as Handler<unknown>,
+    state,
+    options: opts,
+    draining: false,
+    exchangeStarted() {
+      inFlight++;
+    },
+    exchangeFinished(exchange: ExchangeImpl) {
+      inFlight--;
+      if (opts.accessLog) log(formatAccessLine(exchange));
+      if (inFlight === 0) onIdle?.();
+    },
+    logError(message: string, error?: unknown) {
+      const detail = error instanceof NgiError ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : error === undefined ? '' : String(error);
+      log(`ngi: error: ${message}${detail ? `\n${detail}` : ''}`);
+    },
+  };
+
+  const h1 = createHttp1Server(context);
+  const h2 = createHttp2Server(context);
+  const front = createFront(opts, h1, h2.server);
+
+  const runShutdownHook = async (): Promise<void> => {
+    if (!application.shutdown) return;
+    try {
+      await application.shutdown(state as S);
+    } catch (error) {
+      context.logError('lifespan shutdown failed', error);
+    }
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      reject(new NgiError('LISTEN_FAILED', `cannot listen on ${opts.host}:${opts.port}: ${error.code ?? error.message}`, { cause: error }));
+    };
+    front.server.once('error', onError);
+    front.server.listen(opts.port, opts.host, () => {
+      front.server.off('error', onError);
+      resolve();
+    });
+  }).catch(async (error: unknown) => {
+    await runShutdownHook();
+    throw error;
+  });
+  front.server.on('error', (error) => context.logError('listener error', error));
+
+  const bound = front.server.address() as AddressInfo;
+  const url = `${opts.tls ? 'https' : 'http'}://${urlHost(bound)}:${bound.port}`;
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  let closing: Promise<void> | undefined;
+
+  const waitFor = (condition: () => boolean, deadline: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      if (condition()) return resolve(true);
+      const timer = setInterval(() => {
+        if (condition()) {
+          clearInterval(timer);
+          resolve(true);
+        } else if (Date.now() >= deadline) {
+          clearInterval(timer);
+          resolve(false);
+        }
+      }, 20);
+    });
+
+  const shutdown = async (): Promise<void> => {
+    (context as { draining: boolean }).draining = true;
+    const deadline = Date.now() + opts.timeouts.drain;
+    front.server.close();
+    for (const socket of front.sockets) {
+      const connection = taggedConnection(socket);
+      if (connection) connection.startDrain();
+      // Still sniffing: no request was accepted on it yet.
+      else socket.destroy();
+    }
+    // Node 20/22 send no GOAWAY on close: every session is drained here, on every line.
+    for (const session of h2.sessions) drainSession(session);
+    h1.closeIdleConnections();
+    // Idle HTTP/1.1 sockets that node does not see as idle (between pipelined requests).
+    for (const socket of front.sockets) {
+      const connection = taggedConnection(socket);
+      if (connection?.kind === 'http/1' && connection.inFlight === 0) socket.end();
+    }
+    const drained = await new Promise<boolean>((resolve) => {
+      if (inFlight === 0) return resolve(true);
+      onIdle = () => resolve(true);
+      setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())).unref();
+    });
+    if (!drained) {
+      context.logError(`drain timeout: ${inFlight} exchange(s) still running were cut off`);
+      for (const session of h2.sessions) session.destroy();
+      h1.closeAllConnections();
+    }
+    // Give sockets a moment to finish their close handshakes, then end the stragglers.
+    if (!(await waitFor(() => front.sockets.size === 0, Math.min(deadline, Date.now() + 2000)))) {
+      for (const socket of front.sockets) socket.destroy();
+    }
+    await runShutdownHook();
+  };
+
+  const handle: ServerHandle = {
+    url,
+    address: { host: bound.address, port: bound.port },
+    closed,
+    close() {
+      closing ??= shutdown().finally(resolveClosed);
+      return closing;
+    },
+  };
+
+  if (opts.handleSignals) {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      log(`ngi: ${signal}: shutting down (drain timeout ${opts.timeouts.drain} ms)`);
+      void handle.close();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    void closed.then(() => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    });
+  }
+  return handle;
+}

@@ -1,0 +1,84 @@
+/** Starting servers for tests: in-process with serve(), or as the CLI in a child process. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { serve, type ServerHandle } from '../../src/server/serve.ts';
+import type { ServeOptions } from '../../src/server/options.ts';
+import type { AppExport } from '../../src/interface/app.ts';
+import { createSelfSignedCertificate } from '../../src/tls/self-signed.ts';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const NGI_BIN = fileURLToPath(new URL('../../bin/ngi.js', import.meta.url));
+
+let cert: { cert: string; key: string } | undefined;
+/** One self-signed certificate for localhost / 127.0.0.1, shared by a test file. */
+export function testCertificate(): { cert: string; key: string } {
+  return (cert ??= createSelfSignedCertificate());
+}
+
+/** serve() on 127.0.0.1, port 0, no access log unless asked. */
+export function startServer<S>(app: AppExport<S>, options: ServeOptions = {}): Promise<ServerHandle> {
+  return serve(app, { host: '127.0.0.1', port: 0, accessLog: false, ...options });
+}
+
+/** Runs fn with a started server and always closes it. */
+export async function withServer<S, T>(app: AppExport<S>, options: ServeOptions, fn: (server: ServerHandle) => Promise<T>): Promise<T> {
+  const server = await startServer(app, options);
+  try {
+    return await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+export interface CliServer {
+  readonly url: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+  readonly exited: Promise<number | null>;
+}
+
+/** `ngi serve <module> --port 0 ...args` as a child process, with this test's node binary. */
+export function startCli(modulePath: string, args: string[] = [], timeoutMs = 20_000): Promise<CliServer> {
+  const child = spawn(process.execPath, [NGI_BIN, 'serve', modulePath, '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => (err += d));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`ngi serve did not start within ${timeoutMs} ms:\n${err}`));
+    }, timeoutMs);
+    const onData = (): void => {
+      const m = /on (https?:\/\/[^ ]+) /.exec(err);
+      if (!m) return;
+      clearTimeout(timer);
+      child.stderr!.off('data', onData);
+      resolve({
+        url: m[1]!,
+        pid: child.pid!,
+        child,
+        stderr: () => err,
+        exited,
+        async stop(graceMs = 10_000) {
+          if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+          child.kill('SIGTERM');
+          const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          const code = await exited;
+          clearTimeout(killer);
+          return code;
+        },
+      });
+    };
+    child.stderr!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`ngi serve exited with ${code} before listening:\n${err}`));
+    });
+  });
+}
