@@ -8,6 +8,18 @@ import { NgiError } from '../interface/errors.ts';
 import { checkFinalStatus, normalizeFields, statusForbidsBody } from '../core/outgoing-fields.ts';
 
 const RESOLVED = Promise.resolve();
+function noop(): void {}
+
+/**
+ * A rejected promise already marked as handled: an application that fires writes without
+ * awaiting them must not crash the whole server (unhandled rejection) when a client goes.
+ * Awaiting it still throws.
+ */
+function rejected(error: unknown): Promise<never> {
+  const promise = Promise.reject(error);
+  promise.catch(noop);
+  return promise;
+}
 
 export interface HeadOptions {
   /** The response is complete with the head (no body follows). */
@@ -97,28 +109,32 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
   write(chunk: Chunk): Promise<void> {
     if (this.state !== 'streaming') {
       if (this.state === 'ended' && !this.#bodyAllowed) return RESOLVED; // HEAD/204/304: dropped
-      return Promise.reject(this.state === 'pending'
+      return rejected(this.state === 'pending'
         ? new NgiError('RESPONSE_NOT_STARTED', 'write(): call start() before writing')
         : new NgiError('RESPONSE_ENDED', 'write(): the response has ended'));
     }
     if (!this.#bodyAllowed) return RESOLVED;
-    if (!this.transportOpen) return Promise.reject(new NgiError('STREAM_CLOSED', 'write(): the client has gone'));
+    if (!this.transportOpen) return rejected(new NgiError('STREAM_CLOSED', 'write(): the client has gone'));
     const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     if (size === 0) return RESOLVED;
     if (this.#declaredLength !== undefined && this.bytesWritten + size > this.#declaredLength) {
-      return Promise.reject(new NgiError('CONTENT_LENGTH_MISMATCH', `write(): more bytes than the declared content-length ${this.#declaredLength}`));
+      return rejected(new NgiError('CONTENT_LENGTH_MISMATCH', `write(): more bytes than the declared content-length ${this.#declaredLength}`));
     }
     this.bytesWritten += size;
     if (this.writeBody(chunk)) return RESOLVED;
-    return (this.#drain ??= this.waitForDrain().finally(() => {
-      this.#drain = undefined;
-    }));
+    if (this.#drain === undefined) {
+      this.#drain = this.waitForDrain().finally(() => {
+        this.#drain = undefined;
+      });
+      this.#drain.catch(noop);
+    }
+    return this.#drain;
   }
 
   end(arg?: Chunk | FieldsInit): Promise<void> {
     if (this.state === 'ended' && !this.#bodyAllowed && !this.#trailers) return RESOLVED;
     if (this.state !== 'streaming') {
-      return Promise.reject(this.state === 'pending'
+      return rejected(this.state === 'pending'
         ? new NgiError('RESPONSE_NOT_STARTED', 'end(): call start() first')
         : new NgiError('RESPONSE_ENDED', 'end(): the response has already ended'));
     }
@@ -127,10 +143,10 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
       try {
         flat = normalizeFields(arg as FieldsInit | undefined).flat;
       } catch (error) {
-        return Promise.reject(error);
+        return rejected(error);
       }
       this.state = 'ended';
-      if (!this.transportOpen) return Promise.reject(new NgiError('STREAM_CLOSED', 'end(): the client has gone'));
+      if (!this.transportOpen) return rejected(new NgiError('STREAM_CLOSED', 'end(): the client has gone'));
       this.endWithTrailers(flat);
       return RESOLVED;
     }
@@ -141,9 +157,9 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
     if (this.#declaredLength !== undefined && total !== this.#declaredLength) {
       // The message cannot be completed validly: the peer must see it fail, not truncate.
       this.abort();
-      return Promise.reject(new NgiError('CONTENT_LENGTH_MISMATCH', `end(): ${total} body bytes but content-length ${this.#declaredLength}`));
+      return rejected(new NgiError('CONTENT_LENGTH_MISMATCH', `end(): ${total} body bytes but content-length ${this.#declaredLength}`));
     }
-    if (!this.transportOpen) return Promise.reject(new NgiError('STREAM_CLOSED', 'end(): the client has gone'));
+    if (!this.transportOpen) return rejected(new NgiError('STREAM_CLOSED', 'end(): the client has gone'));
     this.bytesWritten = total;
     this.endBody(this.#bodyAllowed && size > 0 ? chunk : undefined);
     return RESOLVED;
