@@ -1,0 +1,228 @@
+/**
+ * The WebSocket an application gets: messages as an async iterable, a promise per send,
+ * close codes both ways. Framing is ws's (over any Duplex: the socket after an HTTP/1.1
+ * Upgrade, or the Http2Stream of an RFC 8441 CONNECT); never the socket itself.
+ */
+import type { Duplex } from 'node:stream';
+import * as wsModule from 'ws';
+import type { WebSocket, WebSocketCloseInfo, WebSocketMessage } from '../interface/features.ts';
+import type { Fields } from '../interface/fields.ts';
+import { NgiError } from '../interface/errors.ts';
+
+export interface WebSocketLimits {
+  /** Largest message after decompression, bytes: the peer gets close 1009. */
+  maxMessageSize: number;
+  /** Incoming bytes queued for an application that does not read before reading pauses. */
+  maxQueuedBytes: number;
+  /** Ping interval, ms; a peer that has not answered the previous ping is dropped. 0 = off. */
+  pingInterval: number;
+  /** How long a close handshake may take before the transport is destroyed, ms. */
+  closeTimeout: number;
+  /** Offer permessage-deflate (RFC 7692) when the client asks for it. */
+  perMessageDeflate: boolean;
+}
+
+/** ws exports these at runtime; @types/ws does not declare them. */
+interface WsExtras {
+  PerMessageDeflate: {
+    new (options: object, isServer: boolean, maxPayload: number): { accept(offers: unknown[]): Record<string, unknown> };
+    readonly extensionName: string;
+  };
+  extension: { parse(header: string): Record<string, unknown[]>; format(extensions: Record<string, unknown[]>): string };
+}
+const { PerMessageDeflate, extension } = wsModule as unknown as WsExtras;
+const WsWebSocket = wsModule.WebSocket;
+type WsWebSocket = wsModule.WebSocket;
+
+function noop(): void {}
+
+function rejected(error: unknown): Promise<never> {
+  const promise = Promise.reject(error);
+  promise.catch(noop);
+  return promise;
+}
+
+/**
+ * RFC 7692 negotiation, done here for both transports (ws does it only in its own HTTP/1.1
+ * server). Returns the response header value and the extension map for ws, or undefined.
+ */
+export function negotiateDeflate(fields: Fields, limits: WebSocketLimits): { header: string; extensions: Record<string, unknown> } | undefined {
+  const offer = fields.get('sec-websocket-extensions');
+  if (!limits.perMessageDeflate || offer === undefined) return undefined;
+  let offers: Record<string, unknown[]>;
+  try {
+    offers = extension.parse(offer);
+  } catch {
+    return undefined;
+  }
+  const offered = offers[PerMessageDeflate.extensionName];
+  if (!offered) return undefined;
+  // Limits apply after decompression: ws's inflater checks maxPayload on inflated bytes.
+  const deflate = new PerMessageDeflate({}, true, limits.maxMessageSize);
+  try {
+    const params = deflate.accept(offered);
+    return {
+      header: extension.format({ [PerMessageDeflate.extensionName]: [params] }),
+      extensions: { [PerMessageDeflate.extensionName]: deflate },
+    };
+  } catch {
+    return undefined; // no acceptable offer: continue without compression
+  }
+}
+
+export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> {
+  readonly subprotocol: string;
+  readonly closed: Promise<WebSocketCloseInfo>;
+  readonly #ws: WsWebSocket;
+  readonly #queue: WebSocketMessage[] = [];
+  #queuedBytes = 0;
+  #paused = false;
+  #waiter: ((result: IteratorResult<WebSocketMessage>) => void) | undefined;
+  #closeInfo: WebSocketCloseInfo | undefined;
+  #iterating = false;
+  readonly #limits: WebSocketLimits;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #awaitingPong = false;
+
+  constructor(transport: Duplex, head: Buffer, subprotocol: string, extensions: Record<string, unknown> | undefined, limits: WebSocketLimits) {
+    this.subprotocol = subprotocol;
+    this.#limits = limits;
+    // ws >= 8.19 needs autoPong and closeTimeout here, or every close ends as 1006.
+    const ws = new (WsWebSocket as unknown as new (address: null, protocols: undefined, options: object) => WsWebSocket)(null, undefined, { autoPong: true, closeTimeout: limits.closeTimeout });
+    if (extensions) (ws as unknown as { _extensions: Record<string, unknown> })._extensions = extensions;
+    (ws as unknown as { setSocket(s: Duplex, h: Buffer, o: object): void }).setSocket(transport, head, {
+      maxPayload: limits.maxMessageSize,
+      allowSynchronousEvents: true,
+      skipUTF8Validation: false,
+    });
+    this.#ws = ws;
+    let resolveClosed!: (info: WebSocketCloseInfo) => void;
+    this.closed = new Promise((resolve) => (resolveClosed = resolve));
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
+    ws.on('pong', () => {
+      this.#awaitingPong = false;
+    });
+    // Protocol errors (1002), invalid UTF-8 (1007) and oversize messages (1009) are answered
+    // by ws with the right close code; the error itself needs no more handling here.
+    ws.on('error', noop);
+    ws.once('close', (code: number, reason: Buffer) => {
+      this.#closeInfo = { code, reason: reason.toString('utf8') };
+      if (this.#pingTimer) clearInterval(this.#pingTimer);
+      resolveClosed(this.#closeInfo);
+      this.#wake();
+    });
+    if (limits.pingInterval > 0) {
+      this.#pingTimer = setInterval(() => this.#heartbeat(), limits.pingInterval);
+      this.#pingTimer.unref();
+    }
+  }
+
+  #heartbeat(): void {
+    if (this.#awaitingPong) {
+      // No pong since the last ping: the peer or the path is gone (RFC 6455 §5.5.2).
+      this.#ws.terminate();
+      return;
+    }
+    this.#awaitingPong = true;
+    this.#ws.ping();
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    const message: WebSocketMessage = isBinary ? { type: 'binary', data } : { type: 'text', data: data.toString('utf8') };
+    if (this.#waiter) {
+      const wake = this.#waiter;
+      this.#waiter = undefined;
+      wake({ done: false, value: message });
+      return;
+    }
+    this.#queue.push(message);
+    this.#queuedBytes += data.length;
+    // A consumer that falls behind pauses reading: TCP or HTTP/2 flow control then holds the
+    // peer back instead of the server buffering without bound.
+    if (!this.#paused && this.#queuedBytes > this.#limits.maxQueuedBytes) {
+      this.#paused = true;
+      this.#ws.pause();
+    }
+  }
+
+  #wake(): void {
+    if (this.#waiter && this.#queue.length === 0) {
+      const wake = this.#waiter;
+      this.#waiter = undefined;
+      wake({ done: true, value: undefined });
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<WebSocketMessage> {
+    if (this.#iterating) throw new NgiError('BODY_CONSUMED', 'a WebSocket can be iterated only once');
+    this.#iterating = true;
+    return {
+      next: (): Promise<IteratorResult<WebSocketMessage>> => {
+        const message = this.#queue.shift();
+        if (message !== undefined) {
+          this.#queuedBytes -= message.type === 'binary' ? message.data.length : Buffer.byteLength(message.data);
+          if (this.#paused && this.#queuedBytes <= this.#limits.maxQueuedBytes / 2) {
+            this.#paused = false;
+            this.#ws.resume();
+          }
+          return Promise.resolve({ done: false, value: message });
+        }
+        if (this.#closeInfo !== undefined) return Promise.resolve({ done: true, value: undefined });
+        return new Promise((resolve) => (this.#waiter = resolve));
+      },
+      return: (): Promise<IteratorResult<WebSocketMessage>> => {
+        // Leaving the loop early does not close the connection; close() does.
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  get readyState(): number {
+    return this.#ws.readyState;
+  }
+
+  send(data: string | Uint8Array): Promise<void> {
+    if (this.#ws.readyState !== WsWebSocket.OPEN) {
+      return rejected(new NgiError('STREAM_CLOSED', 'send(): the WebSocket is closing or closed'));
+    }
+    return new Promise((resolve, reject) => {
+      this.#ws.send(data, { binary: typeof data !== 'string' }, (error?: Error) => {
+        if (error) reject(new NgiError('STREAM_CLOSED', 'send(): the WebSocket closed before the message was sent', { cause: error }));
+        else resolve();
+      });
+    });
+  }
+
+  ping(data?: Uint8Array): Promise<void> {
+    if (this.#ws.readyState !== WsWebSocket.OPEN) return rejected(new NgiError('STREAM_CLOSED', 'ping(): the WebSocket is closed'));
+    return new Promise((resolve, reject) => {
+      this.#ws.ping(data, undefined, (error?: Error) => (error ? reject(new NgiError('STREAM_CLOSED', 'ping() failed', { cause: error })) : resolve()));
+    });
+  }
+
+  close(code = 1000, reason = ''): Promise<WebSocketCloseInfo> {
+    if (this.#ws.readyState === WsWebSocket.OPEN || this.#ws.readyState === WsWebSocket.CONNECTING) {
+      try {
+        this.#ws.close(code, reason);
+      } catch (error) {
+        // ws rejects codes RFC 6455 §7.4 does not allow and reasons over 123 bytes.
+        return rejected(new NgiError('INVALID_OPTION', `close(): ${(error as Error).message}`, { cause: error }));
+      }
+    }
+    return this.closed;
+  }
+
+  /** Server shutdown: close 1001 "going away" (RFC 6455 §7.4.1). */
+  goAway(): void {
+    if (this.#ws.readyState === WsWebSocket.OPEN) this.#ws.close(1001, 'server shutting down');
+  }
+
+  /** Drops the transport without a close handshake (drain timeout). */
+  terminate(): void {
+    this.#ws.terminate();
+  }
+}
