@@ -68,7 +68,8 @@ export class FlatFields implements Fields {
       if (flat[i] !== key) continue;
       if (found === undefined) found = flat[i + 1]!;
       else if (key === 'set-cookie') return found;
-      else found += ', ' + flat[i + 1]!;
+      // Cookie pairs are separated by "; " (RFC 6265 §5.4), other list fields by ", ".
+      else found += (key === 'cookie' ? '; ' : ', ') + flat[i + 1]!;
     }
     return found;
   }

@@ -24,12 +24,14 @@ export interface TlsInfo {
   readonly alpnProtocol: string | undefined;
   /** e.g. `TLSv1.3`. */
   readonly version: string;
-  /** The OpenSSL name of the cipher suite, e.g. `TLS_AES_128_GCM_SHA256`. */
+  /** The standard (IANA) name of the cipher suite, e.g. `TLS_AES_128_GCM_SHA256`. */
   readonly cipher: string;
   /** The SNI server name the client sent, if any. */
   readonly serverName: string | undefined;
   /** The client's certificate, when the server asked for one and the client sent it. */
   readonly peerCertificate: PeerCertificate | undefined;
+  /** Whether the client's certificate verified against the configured CAs. */
+  readonly peerCertificateAuthorized: boolean;
 }
 
 export interface ConnectionInfo {

@@ -27,8 +27,6 @@ export const ErrorCodes = {
   NO_RESPONSE: { status: 500 },
   /** The handler settled with its response body still open. */
   INCOMPLETE_RESPONSE: { status: 500 },
-  /** The handler threw or rejected. */
-  APP_ERROR: { status: 500 },
   /** The request body is over a limit (Content-Length or bytes read). */
   BODY_TOO_LARGE: { status: 413 },
   /** The request body was already consumed. */

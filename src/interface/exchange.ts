@@ -33,8 +33,9 @@ export interface RequestBody extends AsyncIterable<Uint8Array> {
   json(options?: ReadOptions): Promise<unknown>;
   /**
    * Trailer fields, resolved once the body has been read to its end (empty when the
-   * request had none); rejected with NGI_ERR_STREAM_CLOSED if the stream ends early.
-   * Awaiting it before reading the body never resolves.
+   * request had none); rejected with the error that ended reading early
+   * (NGI_ERR_STREAM_CLOSED, NGI_ERR_BODY_TOO_LARGE), or with NGI_ERR_STREAM_CLOSED when the
+   * exchange ends before the body was read to its end.
    */
   readonly trailers: Promise<Fields>;
 }
@@ -56,10 +57,11 @@ export interface Request {
 
 export interface StartOptions {
   /**
-   * Announce trailer fields, sent by `end(trailers)`. Requires `features.responseTrailers`
-   * (the start throws NGI_ERR_FEATURE_UNAVAILABLE otherwise).
+   * Announce trailer fields, sent by `end(trailers)`: `true`, or their names, which the
+   * server also sends in a `Trailer` field (RFC 9110 §6.6.2). Requires
+   * `features.responseTrailers` (the start throws NGI_ERR_FEATURE_UNAVAILABLE otherwise).
    */
-  trailers?: boolean;
+  trailers?: boolean | readonly string[];
 }
 
 /** A started response body. Each write resolves when the bytes have been taken. */
@@ -98,7 +100,7 @@ export interface Response {
    * without one the server frames it (chunked on HTTP/1.1, DATA frames on HTTP/2).
    */
   start(status: number, headers?: FieldsInit): ResponseWriter;
-  start(status: number, headers: FieldsInit | undefined, options: StartOptions & { trailers: true }): TrailingResponseWriter;
+  start(status: number, headers: FieldsInit | undefined, options: StartOptions & { trailers: true | readonly string[] }): TrailingResponseWriter;
   start(status: number, headers?: FieldsInit, options?: StartOptions): ResponseWriter | TrailingResponseWriter;
 }
 

@@ -1,5 +1,5 @@
 /**
- * HTTP field (header and trailer) types. See spec/fields.md.
+ * HTTP field (header and trailer) types. See spec/http.md §1.
  *
  * A field section is an ordered multimap: names are lowercase, every field line is kept
  * in the order it arrived, and duplicates are never joined behind the application's back
@@ -13,8 +13,9 @@ export type FieldLine = readonly [name: string, value: string];
 export interface Fields extends Iterable<FieldLine> {
   /**
    * The field's value: undefined when absent, the value when it occurs once, the values
-   * combined with ", " when it occurs several times (RFC 9110 §5.3). For `set-cookie`,
-   * which cannot be combined, the first value; use getAll() for every one.
+   * combined with ", " when it occurs several times (RFC 9110 §5.3; `cookie` lines with
+   * "; ", RFC 6265 §5.4). For `set-cookie`, which cannot be combined, the first value;
+   * use getAll() for every one.
    */
   get(name: string): string | undefined;
   /** Every value of the field, in arrival order; an empty array when absent. */

@@ -30,6 +30,7 @@ function tlsInfoOf(socket: TLSSocket): TlsInfo {
     cipher: socket.getCipher()?.standardName ?? socket.getCipher()?.name ?? '',
     serverName: typeof (socket as TLSSocket & { servername?: unknown }).servername === 'string' ? (socket as TLSSocket & { servername: string }).servername : undefined,
     peerCertificate,
+    peerCertificateAuthorized: peerCertificate !== undefined && socket.authorized,
   };
 }
 
@@ -54,6 +55,9 @@ export class ConnectionState implements ConnectionInfo, DrainFeature {
   constructor(socket: Socket, encrypted: boolean) {
     this.#socket = socket;
     this.encrypted = encrypted;
+    // Read now: once the socket has closed node reports no addresses, and cancelled
+    // exchanges are logged after that.
+    this.#client = address(socket.remoteAddress, socket.remotePort, socket.remoteFamily);
   }
 
   /** The socket, for the server's own glue: a private field, so applications never reach it. */

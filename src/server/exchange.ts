@@ -70,6 +70,7 @@ export class ExchangeImpl implements Exchange<unknown> {
   onHandlerSettled: (() => void) | undefined;
 
   handlerSettled(): void {
+    this.request.body.abandon();
     this.onHandlerSettled?.();
     this.#partDone();
   }

@@ -184,13 +184,17 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
 
 export function createHttp1Server(context: ServerContext): http.Server {
   const { limits, timeouts } = context.options;
+  // node throws unless headersTimeout <= requestTimeout; the head is part of the request, so
+  // a shorter request timeout bounds the head too.
+  const headersTimeout = timeouts.request > 0 && timeouts.headers > 0 ? Math.min(timeouts.headers, timeouts.request) : timeouts.headers;
+  const shortest = Math.min(...[headersTimeout, timeouts.request].filter((t) => t > 0), 30_000);
   const server = http.createServer({
     maxHeaderSize: limits.maxHeaderSize,
-    headersTimeout: timeouts.headers,
+    headersTimeout,
     requestTimeout: timeouts.request,
     keepAliveTimeout: timeouts.keepAlive,
     // The check interval bounds how late a timeout fires (node's default is 30 s).
-    connectionsCheckingInterval: Math.max(100, Math.min(timeouts.headers, 30_000) / 4),
+    connectionsCheckingInterval: Math.max(100, shortest / 4),
     noDelay: true,
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(context, req, res, false));

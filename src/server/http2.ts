@@ -56,11 +56,20 @@ class Http2Response extends ResponseBase {
     const stream = this.#stream;
     // node emits 'wantTrailers' once the last DATA frame is queued; sendTrailers must be
     // called then or the stream never closes.
+    this.#trailersPending = true;
     stream.once('wantTrailers', () => {
+      this.#trailersPending = false;
       if (!stream.destroyed) stream.sendTrailers(toHttp2Headers(flat, {}));
+      // A stop request deferred by finishUnreadRequest goes out behind the trailers, one turn
+      // later: an RST_STREAM queued now makes nghttp2 drop the unsent trailer HEADERS.
+      if (this.#closeAfterTrailers) setImmediate(() => this.finishUnreadRequest());
     });
     stream.end();
   }
+
+  /** Trailers are queued until node asks for them ('wantTrailers'). */
+  #trailersPending = false;
+  #closeAfterTrailers = false;
 
   protected waitForDrain(): Promise<void> {
     const stream = this.#stream;
@@ -81,7 +90,13 @@ class Http2Response extends ResponseBase {
   /** RST_STREAM INTERNAL_ERROR: the peer learns the response is not complete. */
   abort(code: number = NGHTTP2_INTERNAL_ERROR): void {
     this.state = 'ended';
-    if (!this.#stream.closed && !this.#stream.destroyed) this.#stream.close(code);
+    const stream = this.#stream;
+    if (stream.closed || stream.destroyed) return;
+    // close(code) ends the writable side first, and node then sends END_STREAM before the
+    // RST_STREAM: the peer would take a truncated body for a complete one. destroy(error)
+    // resets at once, always with INTERNAL_ERROR.
+    if (stream.headersSent && !stream.writableEnded) stream.destroy(new NgiError('INCOMPLETE_RESPONSE', 'the response was aborted'));
+    else stream.close(code);
   }
 
   /**
@@ -90,7 +105,16 @@ class Http2Response extends ResponseBase {
    */
   finishUnreadRequest(): void {
     const stream = this.#stream;
+    // END_STREAM on HEADERS (or a body read to its end): nothing left to stop. node's
+    // remoteClose still reads 0 while the 'stream' callback's microtasks run, so it alone
+    // would reset streams whose handler finished at once.
+    if (stream.endAfterHeaders || stream.readableEnded) return;
     if (this.state === 'ended' && !stream.closed && !stream.destroyed && stream.state.remoteClose === 0) {
+      // close() marks the stream closed at once, and node then never asks for the trailers.
+      if (this.#trailersPending) {
+        this.#closeAfterTrailers = true;
+        return;
+      }
       stream.close(NGHTTP2_NO_ERROR);
     }
   }

@@ -46,7 +46,11 @@ function sniff(socket: net.Socket, h1: http.Server, h2: http2.Http2Server, heade
       toHttp2(h2, socket);
     } else {
       toHttp1(h1, socket);
-      socket.resume();
+      // Resume on the next tick, after the tick unshift() scheduled. Resumed at once, Node 20
+      // parses the unshifted bytes before its asynchronous 'resume' event, so a request body
+      // that fills up pauses the socket first and that late 'resume' restarts reading for
+      // good: an application that does not read then buffers the whole upload in memory.
+      process.nextTick(() => socket.resume());
     }
   };
   socket.on('data', onData);

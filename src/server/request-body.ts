@@ -32,6 +32,8 @@ export class NodeRequestBody implements RequestBody {
   #ended = false;
   #trailers: Promise<Fields> | undefined;
   #settleTrailers: ((error?: Error) => void) | undefined;
+  /** Why reading stopped early, if it did. */
+  #failure: Error | undefined;
 
   constructor(readable: Readable, length: number | undefined, empty: boolean, source: BodySource) {
     this.#readable = readable;
@@ -47,7 +49,10 @@ export class NodeRequestBody implements RequestBody {
 
   get trailers(): Promise<Fields> {
     if (this.#trailers === undefined) {
-      if (this.finished) {
+      if (this.#failure !== undefined) {
+        this.#trailers = Promise.reject(this.#failure);
+        this.#trailers.catch(() => {});
+      } else if (this.finished) {
         this.#trailers = Promise.resolve(this.#empty ? FlatFields.empty : this.#source.trailers());
       } else {
         this.#trailers = new Promise<Fields>((resolve, reject) => {
@@ -79,11 +84,28 @@ export class NodeRequestBody implements RequestBody {
       }
     } catch (error) {
       const failure = error instanceof NgiError ? error : new NgiError('STREAM_CLOSED', 'the request body was cut off: the client reset the stream or closed the connection', { cause: error });
-      this.#settleTrailers?.(failure);
+      this.#fail(failure);
       throw failure;
     }
     this.#ended = true;
-    this.#settleTrailers?.();
+    const settle = this.#settleTrailers;
+    this.#settleTrailers = undefined;
+    settle?.();
+  }
+
+  #fail(failure: Error): void {
+    this.#failure ??= failure;
+    const settle = this.#settleTrailers;
+    this.#settleTrailers = undefined;
+    settle?.(failure);
+  }
+
+  /**
+   * The exchange is over. A trailers promise still waiting for a body nobody will read any
+   * more is rejected rather than left pending forever.
+   */
+  abandon(): void {
+    if (!this.finished) this.#fail(new NgiError('STREAM_CLOSED', 'the exchange ended before the request body was read to its end'));
   }
 
   async bytes(options?: ReadOptions): Promise<Uint8Array> {

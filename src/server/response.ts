@@ -81,7 +81,7 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
   }
 
   start(status: number, headers?: FieldsInit): ResponseWriter;
-  start(status: number, headers: FieldsInit | undefined, options: StartOptions & { trailers: true }): TrailingResponseWriter;
+  start(status: number, headers: FieldsInit | undefined, options: StartOptions & { trailers: true | readonly string[] }): TrailingResponseWriter;
   start(status: number, headers?: FieldsInit, options?: StartOptions): ResponseWriter | TrailingResponseWriter;
   start(status: number, headers?: FieldsInit, options?: StartOptions): ResponseWriter | TrailingResponseWriter {
     if (this.state !== 'pending') throw new NgiError('RESPONSE_STARTED', 'start(): the response has already started');

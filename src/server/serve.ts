@@ -48,20 +48,20 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
     }
   }
 
-  let inFlight = 0;
+  const running = new Set<ExchangeImpl>();
   let onIdle: (() => void) | undefined;
   const context: ServerContext = {
     handler: application.handle as Handler<unknown>,
     state,
     options: opts,
     draining: false,
-    exchangeStarted() {
-      inFlight++;
+    exchangeStarted(exchange: ExchangeImpl) {
+      running.add(exchange);
     },
     exchangeFinished(exchange: ExchangeImpl) {
-      inFlight--;
+      running.delete(exchange);
       if (opts.accessLog) log(formatAccessLine(exchange));
-      if (inFlight === 0) onIdle?.();
+      if (running.size === 0) onIdle?.();
     },
     logError(message: string, error?: unknown) {
       const detail = error instanceof NgiError ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : error === undefined ? '' : String(error);
@@ -137,12 +137,14 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
       if (connection?.kind === 'http/1' && connection.inFlight === 0) socket.end();
     }
     const drained = await new Promise<boolean>((resolve) => {
-      if (inFlight === 0) return resolve(true);
+      if (running.size === 0) return resolve(true);
       onIdle = () => resolve(true);
       setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())).unref();
     });
     if (!drained) {
-      context.logError(`drain timeout: ${inFlight} exchange(s) still running were cut off`);
+      context.logError(`drain timeout: ${running.size} exchange(s) still running were cut off`);
+      const reason = new NgiError('SHUTDOWN', `the server shut down; the drain timeout of ${opts.timeouts.drain} ms passed`);
+      for (const exchange of running) exchange.cancel(reason);
       for (const session of h2.sessions) session.destroy();
       h1.closeAllConnections();
     }
