@@ -106,3 +106,11 @@ export class FlatFields implements Fields {
     return out;
   }
 }
+
+/** Whether the client announced it accepts trailers: `TE: trailers` (RFC 9110 §10.1.4). */
+export function acceptsTrailers(fields: Fields): boolean {
+  for (const value of fields.getAll('te')) {
+    for (const part of value.split(',')) if (part.split(';')[0]!.trim().toLowerCase() === 'trailers') return true;
+  }
+  return false;
+}

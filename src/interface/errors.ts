@@ -33,6 +33,8 @@ export const ErrorCodes = {
   BODY_CONSUMED: { status: 500 },
   /** The request body is not valid JSON. */
   INVALID_JSON: { status: 400 },
+  /** The request carries an Expect other than 100-continue (RFC 9110 §10.1.1). */
+  EXPECTATION_FAILED: { status: 417 },
   /** The request body was not complete before the request timeout. */
   REQUEST_TIMEOUT: { status: 408 },
   /** The peer reset the stream or the connection closed. */

@@ -12,7 +12,7 @@ import type { RequestImpl } from './request.ts';
 import type { ResponseBase } from './response.ts';
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 417: 'Expectation Failed', 500: 'Internal Server Error', 503: 'Service Unavailable',
 };
 
 export class ExchangeImpl implements Exchange<unknown> {

@@ -9,7 +9,8 @@ import type { Chunk } from '../interface/exchange.ts';
 import type { EarlyHintsFeature, Features, ResponseTrailersFeature } from '../interface/features.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
-import { FlatFields } from '../core/fields.ts';
+import { acceptsTrailers, FlatFields } from '../core/fields.ts';
+import { toOriginForm } from '../core/request-target.ts';
 import { normalizeFields } from '../core/outgoing-fields.ts';
 import { connectionOf, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
@@ -43,10 +44,11 @@ class Http1Response extends ResponseBase {
     const res = this.#res;
     // A draining connection answers with Connection: close (RFC 9112 §9.6) and then ends.
     if (this.#context.draining || this.#connection.draining) res.shouldKeepAlive = false;
+    // The body of a 413 is not read: the connection cannot carry another request.
+    if (status === 413) res.shouldKeepAlive = false;
     if (options.trailers !== false) {
       // Trailers need chunked framing, so a declared length is dropped (RFC 9112 §7.1.2).
       for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i] === 'content-length') flat.splice(i, 2);
-      if (Array.isArray(options.trailers) && options.trailers.length > 0) flat.push('trailer', options.trailers.join(', '));
     }
     res.writeHead(status, flat);
     if (options.endStream) res.end();
@@ -90,32 +92,48 @@ class Http1Response extends ResponseBase {
     this.#res.destroy();
   }
 
+  /**
+   * Writes the 103 itself: node's writeEarlyHints() silently sends nothing (and never calls
+   * back) without a `link` field. _writeRaw is what node's own writeContinue() uses; it
+   * keeps the interim response in order behind earlier pipelined responses.
+   */
   sendEarlyHints(fields: FieldsInit): Promise<void> {
     if (this.state !== 'pending') return Promise.reject(new NgiError('RESPONSE_STARTED', 'early hints must come before the response'));
-    const { flat } = normalizeFields(fields);
-    const hints: Record<string, string | string[]> = {};
-    for (let i = 0; i < flat.length; i += 2) {
-      const prev = hints[flat[i]!];
-      hints[flat[i]!] = prev === undefined ? flat[i + 1]! : [...(Array.isArray(prev) ? prev : [prev]), flat[i + 1]!];
+    let flat: string[];
+    try {
+      flat = normalizeFields(fields).flat;
+    } catch (error) {
+      return Promise.reject(error);
     }
-    return new Promise((resolve) => this.#res.writeEarlyHints(hints, resolve));
+    if (this.#res.destroyed) return Promise.reject(new NgiError('STREAM_CLOSED', 'early hints: the client has gone'));
+    let head = 'HTTP/1.1 103 Early Hints\r\n';
+    for (let i = 0; i < flat.length; i += 2) head += `${flat[i]}: ${flat[i + 1]}\r\n`;
+    (this.#res as unknown as { _writeRaw(data: string, encoding: BufferEncoding): boolean })._writeRaw(head + '\r\n', 'latin1');
+    return Promise.resolve();
   }
 }
 
 /** Feature set of an HTTP/1.x exchange. HTTP/1.0 has no 1xx and no chunked trailers. */
 class Http1Features implements Features, EarlyHintsFeature, ResponseTrailersFeature {
   readonly #response: Http1Response;
-  readonly #te: () => boolean;
-  readonly earlyHints: EarlyHintsFeature | undefined;
-  readonly responseTrailers: ResponseTrailersFeature | undefined;
+  readonly #request: RequestImpl;
+  readonly #http11: boolean;
   readonly drain: ConnectionState;
 
-  constructor(response: Http1Response, http11: boolean, connection: ConnectionState, te: () => boolean) {
+  constructor(response: Http1Response, request: RequestImpl, http11: boolean, connection: ConnectionState) {
     this.#response = response;
-    this.#te = te;
-    this.earlyHints = http11 ? this : undefined;
-    this.responseTrailers = http11 ? this : undefined;
+    this.#request = request;
+    this.#http11 = http11;
     this.drain = connection;
+  }
+
+  // Getters, so that an HTTP/1.0 exchange has no such member at all.
+  get earlyHints(): EarlyHintsFeature | undefined {
+    return this.#http11 ? this : undefined;
+  }
+
+  get responseTrailers(): ResponseTrailersFeature | undefined {
+    return this.#http11 ? this : undefined;
   }
 
   send(fields: FieldsInit): Promise<void> {
@@ -123,15 +141,8 @@ class Http1Features implements Features, EarlyHintsFeature, ResponseTrailersFeat
   }
 
   get acceptedByClient(): boolean {
-    return this.#te();
+    return acceptsTrailers(this.#request.headers);
   }
-}
-
-function acceptsTrailers(request: RequestImpl): boolean {
-  for (const value of request.headers.getAll('te')) {
-    if (value.split(',').some((part) => part.split(';')[0]!.trim().toLowerCase() === 'trailers')) return true;
-  }
-  return false;
 }
 
 function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void {
@@ -158,9 +169,10 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
     maxBufferedBody: limits.maxBufferedBody,
   };
   const body = new NodeRequestBody(req, length, noBody, source);
-  const request = new RequestImpl(method, encrypted ? 'https' : 'http', undefined, req.url ?? '/', req.rawHeaders, false, body);
+  const { authority, target } = toOriginForm(req.url ?? '/');
+  const request = new RequestImpl(method, encrypted ? 'https' : 'http', authority, target, req.rawHeaders, false, body);
   const response = new Http1Response(res, method === 'HEAD', http11, connection, context);
-  const features = new Http1Features(response, http11, connection, () => acceptsTrailers(request));
+  const features = new Http1Features(response, request, http11, connection);
   const exchange = new ExchangeImpl(context, http11 ? 'http/1.1' : 'http/1.0', connection, request, response, features);
 
   connection.inFlight++;
@@ -179,6 +191,11 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
     exchange.handlerSettled();
     return;
   }
+  // A body the handler left partly read would stall the next request on this connection:
+  // discard the rest (bounded by maxBodySize, which the reader enforced up to here).
+  exchange.onHandlerSettled = () => {
+    if (!body.finished && !req.readableEnded && !req.destroyed && res.shouldKeepAlive) req.resume();
+  };
   runExchange(context, exchange);
 }
 

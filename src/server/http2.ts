@@ -8,7 +8,7 @@ import type { Chunk } from '../interface/exchange.ts';
 import type { EarlyHintsFeature, Features, Http2Feature, Http2PeerSettings, ResponseTrailersFeature } from '../interface/features.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
-import { FlatFields } from '../core/fields.ts';
+import { acceptsTrailers, FlatFields } from '../core/fields.ts';
 import { normalizeFields, toHttp2Headers } from '../core/outgoing-fields.ts';
 import { taggedConnection, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
@@ -121,8 +121,14 @@ class Http2Response extends ResponseBase {
 
   sendEarlyHints(fields: FieldsInit): Promise<void> {
     if (this.state !== 'pending') return Promise.reject(new NgiError('RESPONSE_STARTED', 'early hints must come before the response'));
-    const { flat } = normalizeFields(fields);
-    if (this.transportOpen) this.#stream.additionalHeaders(toHttp2Headers(flat, { ':status': 103 }));
+    let flat: string[];
+    try {
+      flat = normalizeFields(fields).flat;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.transportOpen) return Promise.reject(new NgiError('STREAM_CLOSED', 'early hints: the stream was reset'));
+    this.#stream.additionalHeaders(toHttp2Headers(flat, { ':status': 103 }));
     return Promise.resolve();
   }
 
@@ -200,7 +206,8 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
     });
   }
   let response: Http2Response;
-  const expectContinue = headers.expect === '100-continue';
+  const expect = headers.expect?.trim().toLowerCase();
+  const expectContinue = expect === '100-continue';
   const source: BodySource = {
     onFirstRead() {
       // RFC 9110 §10.1.1; node's core API never sends 100 by itself.
@@ -214,14 +221,16 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   const scheme = headers[':scheme'] === 'https' ? 'https' : 'http';
   const request = new RequestImpl(method, scheme, headers[':authority'], headers[':path'] ?? '', rawHeaders, true, body);
   response = new Http2Response(stream, method === 'HEAD');
-  const features = new Http2Features(response, session, stream.id ?? 0, connection, () => acceptsTrailers(request));
+  const features = new Http2Features(response, session, stream.id ?? 0, connection, () => acceptsTrailers(request.headers));
   const exchange = new ExchangeImpl(context, connection.encrypted ? 'h2' : 'h2c', connection, request, response, features);
   connection.inFlight++;
 
   let requestTimer: NodeJS.Timeout | undefined;
   if (!endStream && context.options.timeouts.request > 0) {
     requestTimer = setTimeout(() => {
-      if (body.finished) return;
+      // The timeout measures the client: a body it has sent in full (END_STREAM) is on time,
+      // even if the application has not read it.
+      if (body.finished || stream.state.remoteClose === 1) return;
       exchange.cancel(new NgiError('REQUEST_TIMEOUT', 'the request body did not arrive within the request timeout'));
       if (response.state === 'pending') {
         exchange.sendError(new NgiError('REQUEST_TIMEOUT', 'request timeout'));
@@ -235,7 +244,8 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
 
   stream.once('close', () => {
     if (requestTimer) clearTimeout(requestTimer);
-    connection.inFlight--;
+    // The session's idle timer starts over when its last stream ends.
+    if (--connection.inFlight === 0 && context.options.timeouts.idle > 0 && !session.destroyed) session.setTimeout(context.options.timeouts.idle);
     exchange.transportClosed();
   });
 
@@ -246,18 +256,20 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
     exchange.handlerSettled();
     return;
   }
+  if (expect !== undefined && !expectContinue) {
+    // RFC 9110 §10.1.1: an expectation the server cannot meet (node answers the same on HTTP/1.1).
+    context.exchangeStarted(exchange);
+    exchange.sendError(new NgiError('EXPECTATION_FAILED', `unsupported expectation ${JSON.stringify(headers.expect)}`));
+    response.finishUnreadRequest();
+    exchange.handlerSettled();
+    return;
+  }
   exchange.onHandlerSettled = () => response.finishUnreadRequest();
   runExchange(context, exchange);
 }
 
 function noop(): void {}
 
-function acceptsTrailers(request: RequestImpl): boolean {
-  for (const value of request.headers.getAll('te')) {
-    if (value.split(',').some((part) => part.split(';')[0]!.trim().toLowerCase() === 'trailers')) return true;
-  }
-  return false;
-}
 
 export interface Http2Glue {
   readonly server: http2.Http2Server;
@@ -269,7 +281,9 @@ export function createHttp2Server(context: ServerContext): Http2Glue {
   const sessions = new Set<http2.ServerHttp2Session>();
   const server = http2.createServer({
     // node advertises no stream limit by default; 128 is in line with nginx and h2o.
-    settings: { maxConcurrentStreams: limits.maxConcurrentStreams },
+    // The same header limit as HTTP/1.1, advertised as SETTINGS_MAX_HEADER_LIST_SIZE: a larger
+    // header list is reset with ENHANCE_YOUR_CALM and the connection lives on.
+    settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderSize },
     maxSessionMemory: limits.maxSessionMemory,
   });
   server.on('session', (session: TrackedSession) => {
@@ -282,16 +296,18 @@ export function createHttp2Server(context: ServerContext): Http2Glue {
     session.once('close', () => sessions.delete(session));
     // A GOAWAY from the peer means this connection takes no new streams: drain.
     session.once('goaway', () => connection?.startDrain());
+    if (timeouts.idle > 0) {
+      session.setTimeout(timeouts.idle);
+      // Idle means no open stream: long-lived quiet streams are not cut.
+      session.on('timeout', () => {
+        if ((connection?.inFlight ?? 0) === 0) session.close();
+      });
+    }
+    // A TLS handshake that completed after shutdown began still gets the graceful GOAWAY.
+    if (context.draining) drainSession(session);
   });
   server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => onStream(context, stream, headers, flags, rawHeaders));
   server.on('sessionError', noop);
-  if (timeouts.idle > 0) {
-    server.setTimeout(timeouts.idle);
-    server.on('timeout', (session: TrackedSession) => {
-      // Idle means no open stream: long-lived quiet streams are not cut.
-      if ((session[kConnection]?.inFlight ?? 0) === 0) session.close();
-    });
-  }
   return { server, sessions };
 }
 

@@ -72,7 +72,8 @@ export function createFront(options: ResolvedOptions, h1: http.Server, h2: http2
       key: t.key as string,
       ...(t.ca ? { ca: t.ca as string } : {}),
       requestCert: t.requestCert ?? false,
-      rejectUnauthorized: false,
+      // Without a CA there is nothing to verify against: the certificate is only reported.
+      rejectUnauthorized: t.rejectUnauthorized ?? t.ca !== undefined,
       ALPNProtocols: ['h2', 'http/1.1'],
       // Bounded TLS handshakes, like the header timeout on the request that follows.
       handshakeTimeout: Math.min(options.timeouts.headers || 120_000, 120_000),

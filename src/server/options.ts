@@ -32,7 +32,14 @@ export interface TlsOptions {
   key: string | Uint8Array;
   /** Ask clients for a certificate (it is then visible as `tls.peerCertificate`). */
   requestCert?: boolean;
+  /** CAs that client certificates are verified against. */
   ca?: string | Uint8Array;
+  /**
+   * Refuse the handshake of a client whose certificate does not verify against `ca`.
+   * Default: true when `ca` is given (false otherwise: the certificate is only reported,
+   * with `peerCertificateAuthorized` false).
+   */
+  rejectUnauthorized?: boolean;
 }
 
 export interface ServeOptions {

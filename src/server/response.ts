@@ -21,6 +21,10 @@ function rejected(error: unknown): Promise<never> {
   return promise;
 }
 
+function dropField(flat: string[], name: string): void {
+  for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i] === name) flat.splice(i, 2);
+}
+
 export interface HeadOptions {
   /** The response is complete with the head (no body follows). */
   endStream: boolean;
@@ -62,17 +66,22 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
     let payload: Chunk | undefined = body ?? undefined;
     if (!bodyAllowed) {
       payload = undefined;
+      // RFC 9110 §8.6: no Content-Length in 1xx and 204 responses.
+      if (status === 204 && contentLength !== undefined) dropField(flat, 'content-length');
     } else {
       const length = payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
-      if (contentLength === undefined) flat.push('content-length', String(length));
-      else if (contentLength !== length && !(this.isHeadRequest && length === 0)) {
+      if (contentLength === undefined) {
+        // A HEAD answer without a body does not claim a length of 0 (RFC 9110 §9.3.2): the
+        // application may declare the length GET would have.
+        if (!(this.isHeadRequest && payload === undefined)) flat.push('content-length', String(length));
+      } else if (contentLength !== length && !(this.isHeadRequest && payload === undefined)) {
         throw new NgiError('CONTENT_LENGTH_MISMATCH', `send(): content-length ${contentLength} but the body has ${length} bytes`);
       }
       if (this.isHeadRequest || length === 0) payload = undefined;
     }
-    this.status = status;
     this.state = 'ended';
     if (!this.transportOpen) return;
+    this.status = status;
     this.sendHead(status, flat, { endStream: payload === undefined, trailers: false });
     if (payload !== undefined) {
       this.bytesWritten = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
@@ -94,9 +103,14 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
     this.#bodyAllowed = !statusForbidsBody(status) && !this.isHeadRequest;
     this.#trailers = trailers !== false && !this.isHeadRequest && !statusForbidsBody(status);
     this.#declaredLength = this.#bodyAllowed ? contentLength : undefined;
-    this.status = status;
+    if (status === 204 && contentLength !== undefined) dropField(flat, 'content-length');
+    if (this.#trailers && Array.isArray(trailers) && trailers.length > 0) {
+      // RFC 9110 §6.6.2: announce the trailer fields that will follow.
+      flat.push('trailer', (trailers as readonly string[]).join(', '));
+    }
     this.state = 'streaming';
     if (this.transportOpen) {
+      this.status = status;
       this.sendHead(status, flat, {
         endStream: !this.#bodyAllowed && !this.#trailers,
         trailers: this.#trailers ? trailers : false,
@@ -146,6 +160,10 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
         return rejected(error);
       }
       this.state = 'ended';
+      if (this.#declaredLength !== undefined && this.bytesWritten !== this.#declaredLength) {
+        this.abort();
+        return rejected(new NgiError('CONTENT_LENGTH_MISMATCH', `end(): ${this.bytesWritten} body bytes but content-length ${this.#declaredLength}`));
+      }
       if (!this.transportOpen) return rejected(new NgiError('STREAM_CLOSED', 'end(): the client has gone'));
       this.endWithTrailers(flat);
       return RESOLVED;
