@@ -35,6 +35,8 @@ export const ErrorCodes = {
   INVALID_JSON: { status: 400 },
   /** The request carries an Expect other than 100-continue (RFC 9110 §10.1.1). */
   EXPECTATION_FAILED: { status: 417 },
+  /** A WebSocket opening handshake is malformed (answered 400, 405 or 426 before the application runs). */
+  INVALID_HANDSHAKE: { status: 400 },
   /** The request body was not complete before the request timeout. */
   REQUEST_TIMEOUT: { status: 408 },
   /** The peer reset the stream or the connection closed. */

@@ -2,6 +2,7 @@
 import type { Handler } from '../interface/app.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { ExchangeImpl } from './exchange.ts';
+import type { WebSocketRegistry } from './websocket-feature.ts';
 
 export interface ServerContext {
   readonly handler: Handler<unknown>;
@@ -10,6 +11,8 @@ export interface ServerContext {
   readonly options: ResolvedOptions;
   /** True once shutdown has begun. */
   readonly draining: boolean;
+  /** Open WebSockets, closed with 1001 on shutdown. */
+  readonly websockets: WebSocketRegistry;
   exchangeStarted(exchange: ExchangeImpl): void;
   /** The handler has settled and the transport is done with the exchange. */
   exchangeFinished(exchange: ExchangeImpl): void;

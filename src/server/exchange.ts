@@ -12,7 +12,8 @@ import type { RequestImpl } from './request.ts';
 import type { ResponseBase } from './response.ts';
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 408: 'Request Timeout', 413: 'Content Too Large', 417: 'Expectation Failed', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 413: 'Content Too Large', 417: 'Expectation Failed',
+  426: 'Upgrade Required', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
 };
 
 export class ExchangeImpl implements Exchange<unknown> {
@@ -67,11 +68,11 @@ export class ExchangeImpl implements Exchange<unknown> {
   }
 
   /** Protocol glue's hook, run when the handler has settled (HTTP/2 stops unread uploads). */
-  onHandlerSettled: (() => void) | undefined;
+  onHandlerSettled: ((failed: boolean) => void) | undefined;
 
-  handlerSettled(): void {
+  handlerSettled(failed = false): void {
     this.request.body.abandon();
-    this.onHandlerSettled?.();
+    this.onHandlerSettled?.(failed);
     this.#partDone();
   }
 
@@ -80,15 +81,15 @@ export class ExchangeImpl implements Exchange<unknown> {
   }
 
   /** Answers an error before the response has started. */
-  sendError(error: unknown): void {
-    const status = error instanceof NgiError ? error.status : 500;
+  sendError(error: unknown, headers?: Readonly<Record<string, string>>, statusOverride?: number): void {
+    const status = statusOverride ?? (error instanceof NgiError ? error.status : 500);
     const text = STATUS_TEXT[status] ?? 'Error';
     let body = text + '\n';
     if (this.#context.options.debug) {
       body += '\n' + (error instanceof Error ? (error.stack ?? error.message) : String(error)) + '\n';
     }
     try {
-      this.response.send(status, { 'content-type': 'text/plain; charset=utf-8' }, body);
+      this.response.send(status, { ...headers, 'content-type': 'text/plain; charset=utf-8' }, body);
     } catch {
       this.response.abort();
     }
@@ -108,7 +109,7 @@ function handlerFailed(context: ServerContext, exchange: ExchangeImpl, error: un
   if (!clientGone && !expected) context.logError(`application error on ${describe(exchange)}`, error);
   if (response.state === 'pending') exchange.sendError(error);
   else if (response.state === 'streaming') response.abort();
-  exchange.handlerSettled();
+  exchange.handlerSettled(true);
 }
 
 function handlerReturned(context: ServerContext, exchange: ExchangeImpl): void {

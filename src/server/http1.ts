@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Chunk } from '../interface/exchange.ts';
-import type { EarlyHintsFeature, Features, ResponseTrailersFeature } from '../interface/features.ts';
+import type { EarlyHintsFeature, Features, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
 import { acceptsTrailers, FlatFields } from '../core/fields.ts';
@@ -18,6 +18,8 @@ import { ExchangeImpl, runExchange } from './exchange.ts';
 import { NodeRequestBody, type BodySource } from './request-body.ts';
 import { RequestImpl } from './request.ts';
 import { ResponseBase, type HeadOptions } from './response.ts';
+import { acceptKey, checkHandshake } from '../core/websocket-handshake.ts';
+import { WebSocketFeatureImpl } from './websocket-feature.ts';
 
 
 class Http1Response extends ResponseBase {
@@ -115,6 +117,7 @@ class Http1Response extends ResponseBase {
 
 /** Feature set of an HTTP/1.x exchange. HTTP/1.0 has no 1xx and no chunked trailers. */
 class Http1Features implements Features, EarlyHintsFeature, ResponseTrailersFeature {
+  websocket: WebSocketFeature | undefined = undefined;
   readonly #response: Http1Response;
   readonly #request: RequestImpl;
   readonly #http11: boolean;
@@ -145,7 +148,35 @@ class Http1Features implements Features, EarlyHintsFeature, ResponseTrailersFeat
   }
 }
 
-function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void {
+/** An Upgrade request: node has stopped parsing the connection; `head` is what followed. */
+interface UpgradeInfo {
+  readonly head: Buffer;
+  readonly websocket: boolean;
+}
+
+function hasToken(value: string | undefined, token: string): boolean {
+  return value !== undefined && value.split(',').some((part) => part.trim().toLowerCase() === token);
+}
+
+/**
+ * Every request with `Connection: upgrade` arrives here (node has no per-request choice on
+ * Node 20). WebSocket handshakes become exchanges with features.websocket; other upgrades are
+ * ignored (RFC 9110 §7.8 allows it) and answered as ordinary requests on a connection that
+ * then closes, since node no longer parses it.
+ */
+function onUpgrade(context: ServerContext, req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+  socket.on('error', noop);
+  const res = new http.ServerResponse(req);
+  res.assignSocket(socket);
+  res.shouldKeepAlive = false;
+  // node does not end the socket of a response it did not route: a denial ends it here.
+  res.once('finish', () => socket.end());
+  onRequest(context, req, res, false, { head, websocket: hasToken(req.headers.upgrade, 'websocket') });
+}
+
+function noop(): void {}
+
+function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean, upgrade?: UpgradeInfo): void {
   const socket = req.socket;
   const encrypted = (socket as Socket & { encrypted?: boolean }).encrypted === true;
   const connection = connectionOf(socket, encrypted);
@@ -155,7 +186,9 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
   const length = declared === undefined ? undefined : Number(declared);
   const method = req.method ?? 'GET';
   // llhttp has already refused malformed framing (TE+CL, bad lengths) with 400.
-  const noBody = length === 0 || (length === undefined && req.headers['transfer-encoding'] === undefined);
+  const declaresBody = !(length === 0 || (length === undefined && req.headers['transfer-encoding'] === undefined));
+  // After an upgrade node parses nothing more: there is no body stream to read.
+  const noBody = !declaresBody || upgrade !== undefined;
 
   let continueSent = !expectContinue;
   const source: BodySource = {
@@ -185,11 +218,30 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
 
   if (length !== undefined && length > limits.maxBodySize) {
     // Refused before the application runs; the unread body makes the connection unusable.
-    res.shouldKeepAlive = false;
-    context.exchangeStarted(exchange);
-    exchange.sendError(new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
-    exchange.handlerSettled();
-    return;
+    return refuse(context, exchange, res, new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
+  }
+  if (upgrade !== undefined) {
+    if (declaresBody) {
+      return refuse(context, exchange, res, new NgiError('FEATURE_UNAVAILABLE', `Upgrade: ${req.headers.upgrade ?? ''} with a request body is not supported`), undefined, 501);
+    }
+    if (upgrade.websocket) {
+      const check = checkHandshake('http/1.1', method, request.headers);
+      if (!check.ok) return refuse(context, exchange, res, new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
+      const feature = new WebSocketFeatureImpl('http/1.1', check.subprotocols, request.headers, context.options.websocket, {
+        accept(status, flat) {
+          // RFC 6455 §4.2.2: 101 with Sec-WebSocket-Accept; the socket then carries frames.
+          let head = `HTTP/1.1 ${status} Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptKey(check.key!)}\r\n`;
+          for (let i = 0; i < flat.length; i += 2) head += `${flat[i]}: ${flat[i + 1]}\r\n`;
+          socket.write(head + '\r\n');
+          response.markSwitched(status);
+          return { transport: socket, head: upgrade.head };
+        },
+      }, context.websockets, () => response.state === 'pending');
+      features.websocket = feature;
+      exchange.onHandlerSettled = (failed) => feature.handlerSettled(failed);
+      runExchange(context, exchange);
+      return;
+    }
   }
   // A body the handler left partly read would stall the next request on this connection:
   // discard the rest (bounded by maxBodySize, which the reader enforced up to here).
@@ -197,6 +249,14 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
     if (!body.finished && !req.readableEnded && !req.destroyed && res.shouldKeepAlive) req.resume();
   };
   runExchange(context, exchange);
+}
+
+/** Answers a request the server refuses before the application runs. */
+function refuse(context: ServerContext, exchange: ExchangeImpl, res: http.ServerResponse, error: NgiError, headers?: Record<string, string>, status?: number): void {
+  res.shouldKeepAlive = false;
+  context.exchangeStarted(exchange);
+  exchange.sendError(error, headers, status);
+  exchange.handlerSettled();
 }
 
 export function createHttp1Server(context: ServerContext): http.Server {
@@ -217,6 +277,7 @@ export function createHttp1Server(context: ServerContext): http.Server {
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(context, req, res, false));
   // With a 'checkContinue' listener node does not answer 100 itself: the body reader does.
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(context, req, res, true));
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => onUpgrade(context, req, socket, head));
   server.emit('listening');
   return server;
 }

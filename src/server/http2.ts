@@ -5,7 +5,7 @@
  */
 import http2 from 'node:http2';
 import type { Chunk } from '../interface/exchange.ts';
-import type { EarlyHintsFeature, Features, Http2Feature, Http2PeerSettings, ResponseTrailersFeature } from '../interface/features.ts';
+import type { EarlyHintsFeature, Features, Http2Feature, Http2PeerSettings, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
 import { acceptsTrailers, FlatFields } from '../core/fields.ts';
@@ -16,6 +16,8 @@ import { ExchangeImpl, runExchange } from './exchange.ts';
 import { NodeRequestBody, type BodySource } from './request-body.ts';
 import { RequestImpl } from './request.ts';
 import { ResponseBase, type HeadOptions } from './response.ts';
+import { checkHandshake } from '../core/websocket-handshake.ts';
+import { WebSocketFeatureImpl } from './websocket-feature.ts';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = http2.constants;
 const FLAG_END_STREAM = 0x1;
@@ -138,6 +140,7 @@ class Http2Response extends ResponseBase {
 }
 
 class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeature, Http2Feature {
+  websocket: WebSocketFeature | undefined = undefined;
   readonly #response: Http2Response;
   readonly #session: http2.ServerHttp2Session;
   readonly #te: () => boolean;
@@ -195,8 +198,18 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   // Streams can fail (peer reset, session teardown); failures surface through 'close'.
   stream.on('error', noop);
   const limits = context.options.limits;
-  const method = headers[':method'] ?? 'GET';
-  const endStream = (flags & FLAG_END_STREAM) !== 0;
+  const extendedProtocol = headers[':protocol'];
+  // RFC 8441 §4: a WebSocket is a CONNECT stream with :protocol websocket. Applications see
+  // it as the GET of an HTTP/1.1 handshake, so one routing rule serves both transports.
+  const websocket = headers[':method'] === 'CONNECT' && extendedProtocol === 'websocket';
+  if (extendedProtocol !== undefined && !websocket) {
+    stream.respond({ ':status': 501 }, { endStream: true });
+    stream.close(NGHTTP2_NO_ERROR);
+    return;
+  }
+  const method = websocket ? 'GET' : (headers[':method'] ?? 'GET');
+  // The bytes of a WebSocket stream are frames, never a request body.
+  const endStream = websocket || (flags & FLAG_END_STREAM) !== 0;
   const declared = headers['content-length'];
   const length = declared === undefined ? undefined : Number(declared);
   let rawTrailers: string[] | undefined;
@@ -224,6 +237,12 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   const features = new Http2Features(response, session, stream.id ?? 0, connection, () => acceptsTrailers(request.headers));
   const exchange = new ExchangeImpl(context, connection.encrypted ? 'h2' : 'h2c', connection, request, response, features);
   connection.inFlight++;
+  let websocketFeature: WebSocketFeatureImpl | undefined;
+  if (websocket) {
+    const check = checkHandshake('h2', 'CONNECT', request.headers);
+    if (!check.ok) return refuse(context, exchange, new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
+    websocketFeature = websocketFeatureFor(context, stream, check.subprotocols, request, response, features);
+  }
 
   let requestTimer: NodeJS.Timeout | undefined;
   if (!endStream && context.options.timeouts.request > 0) {
@@ -250,25 +269,45 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   });
 
   if (length !== undefined && length > limits.maxBodySize) {
-    context.exchangeStarted(exchange);
-    exchange.sendError(new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
-    response.finishUnreadRequest();
-    exchange.handlerSettled();
-    return;
+    return refuse(context, exchange, new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
   }
   if (expect !== undefined && !expectContinue) {
     // RFC 9110 §10.1.1: an expectation the server cannot meet (node answers the same on HTTP/1.1).
-    context.exchangeStarted(exchange);
-    exchange.sendError(new NgiError('EXPECTATION_FAILED', `unsupported expectation ${JSON.stringify(headers.expect)}`));
-    response.finishUnreadRequest();
-    exchange.handlerSettled();
-    return;
+    return refuse(context, exchange, new NgiError('EXPECTATION_FAILED', `unsupported expectation ${JSON.stringify(headers.expect)}`));
   }
-  exchange.onHandlerSettled = () => response.finishUnreadRequest();
+  exchange.onHandlerSettled = (failed) => {
+    if (websocketFeature?.socket) websocketFeature.handlerSettled(failed);
+    else response.finishUnreadRequest();
+  };
   runExchange(context, exchange);
 }
 
 function noop(): void {}
+
+/** Answers a request the server refuses before the application runs, and stops its upload. */
+function refuse(context: ServerContext, exchange: ExchangeImpl, error: NgiError, headers?: Record<string, string>, status?: number): void {
+  context.exchangeStarted(exchange);
+  exchange.sendError(error, headers, status);
+  (exchange.response as Http2Response).finishUnreadRequest();
+  exchange.handlerSettled();
+}
+
+/**
+ * features.websocket for an RFC 8441 stream: the handshake is checked first (a bad one is
+ * answered before the application runs); accepting answers :status 200 and hands the
+ * stream to the WebSocket framing.
+ */
+function websocketFeatureFor(context: ServerContext, stream: http2.ServerHttp2Stream, subprotocols: string[], request: RequestImpl, response: Http2Response, features: Http2Features): WebSocketFeatureImpl {
+  const feature = new WebSocketFeatureImpl('h2', subprotocols, request.headers, context.options.websocket, {
+    accept(status, flat) {
+      stream.respond(toHttp2Headers(flat, { ':status': status }));
+      response.markSwitched(status);
+      return { transport: stream, head: Buffer.alloc(0) };
+    },
+  }, context.websockets, () => response.state === 'pending');
+  features.websocket = feature;
+  return feature;
+}
 
 
 export interface Http2Glue {
@@ -283,7 +322,8 @@ export function createHttp2Server(context: ServerContext): Http2Glue {
     // node advertises no stream limit by default; 128 is in line with nginx and h2o.
     // The same header limit as HTTP/1.1, advertised as SETTINGS_MAX_HEADER_LIST_SIZE: a larger
     // header list is reset with ENHANCE_YOUR_CALM and the connection lives on.
-    settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderSize },
+    // SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3) lets clients open WebSockets on streams.
+    settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderSize, enableConnectProtocol: true },
     maxSessionMemory: limits.maxSessionMemory,
   });
   server.on('session', (session: TrackedSession) => {

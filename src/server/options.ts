@@ -27,6 +27,19 @@ export interface Timeouts {
   drain: number;
 }
 
+export interface WebSocketOptions {
+  /** Largest message after decompression, bytes: larger ones close with 1009. Default 16 MiB. */
+  maxMessageSize: number;
+  /** Incoming bytes queued for an application that is not reading before reading pauses. Default 1 MiB. */
+  maxQueuedBytes: number;
+  /** Ping interval, ms; a peer that missed the previous pong is dropped. 0 = off. Default 30 s. */
+  pingInterval: number;
+  /** How long a close handshake may take before the transport is destroyed, ms. Default 5 s. */
+  closeTimeout: number;
+  /** Negotiate permessage-deflate (RFC 7692) when clients offer it. Default false (as ws: it costs memory per connection). */
+  perMessageDeflate: boolean;
+}
+
 export interface TlsOptions {
   cert: string | Uint8Array;
   key: string | Uint8Array;
@@ -51,6 +64,7 @@ export interface ServeOptions {
   tls?: TlsOptions;
   limits?: Partial<Limits>;
   timeouts?: Partial<Timeouts>;
+  websocket?: Partial<WebSocketOptions>;
   /** Access log, one line per exchange. Default true. */
   accessLog?: boolean;
   /** Include error details and stacks in 500 responses. Default false. */
@@ -67,6 +81,7 @@ export interface ResolvedOptions {
   tls: TlsOptions | undefined;
   limits: Limits;
   timeouts: Timeouts;
+  websocket: WebSocketOptions;
   accessLog: boolean;
   debug: boolean;
   log: (line: string) => void;
@@ -89,6 +104,14 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
   drain: 30_000,
 };
 
+export const DEFAULT_WEBSOCKET: Readonly<WebSocketOptions> = {
+  maxMessageSize: 16 * 1024 * 1024,
+  maxQueuedBytes: 1024 * 1024,
+  pingInterval: 30_000,
+  closeTimeout: 5_000,
+  perMessageDeflate: false,
+};
+
 function writeStderr(line: string): void {
   process.stderr.write(line + '\n');
 }
@@ -106,6 +129,9 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   checkNumbers('limits', limits, 1);
   checkNumbers('timeouts', timeouts, 0);
+  const { perMessageDeflate, ...websocketNumbers } = { ...DEFAULT_WEBSOCKET, ...options.websocket };
+  checkNumbers('websocket', { maxMessageSize: websocketNumbers.maxMessageSize, maxQueuedBytes: websocketNumbers.maxQueuedBytes }, 1);
+  checkNumbers('websocket', { pingInterval: websocketNumbers.pingInterval, closeTimeout: websocketNumbers.closeTimeout }, 0);
   const port = options.port ?? 8000;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new NgiError('INVALID_OPTION', `port must be an integer from 0 to 65535, got ${String(port)}`);
@@ -119,6 +145,7 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     tls: options.tls,
     limits,
     timeouts,
+    websocket: { ...websocketNumbers, perMessageDeflate: perMessageDeflate === true },
     accessLog: options.accessLog ?? true,
     debug: options.debug ?? false,
     log: options.log ?? writeStderr,

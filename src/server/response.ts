@@ -58,6 +58,12 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
   /** Whether trailers can be carried on this exchange (features.responseTrailers). */
   protected abstract readonly trailersSupported: boolean;
 
+  /** A handshake (101, or 200 on an RFC 8441 stream) answered by the glue: the exchange is now a WebSocket. */
+  markSwitched(status: number): void {
+    this.state = 'ended';
+    this.status = status;
+  }
+
   send(status: number, headers?: FieldsInit, body?: Chunk | null): void {
     if (this.state !== 'pending') throw new NgiError('RESPONSE_STARTED', 'send(): the response has already started');
     checkFinalStatus(status);

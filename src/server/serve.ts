@@ -55,6 +55,7 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
     state,
     options: opts,
     draining: false,
+    websockets: new Set(),
     exchangeStarted(exchange: ExchangeImpl) {
       running.add(exchange);
     },
@@ -128,6 +129,8 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
       // Still sniffing: no request was accepted on it yet.
       else socket.destroy();
     }
+    // RFC 6455 §7.4.1: 1001 "going away"; the close handshakes count as in-flight exchanges.
+    for (const socket of context.websockets) socket.goAway();
     // Node 20/22 send no GOAWAY on close: every session is drained here, on every line.
     for (const session of h2.sessions) drainSession(session);
     h1.closeIdleConnections();
@@ -145,6 +148,7 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
       context.logError(`drain timeout: ${running.size} exchange(s) still running were cut off`);
       const reason = new NgiError('SHUTDOWN', `the server shut down; the drain timeout of ${opts.timeouts.drain} ms passed`);
       for (const exchange of running) exchange.cancel(reason);
+      for (const socket of context.websockets) socket.terminate();
       for (const session of h2.sessions) session.destroy();
       h1.closeAllConnections();
     }
