@@ -2,7 +2,8 @@
  * The demo served by `npm start`: an httpbin-like app that shows what NGI offers on each
  * connection. `/` an HTML page, `/info` the same as JSON, `/echo` streams the body back.
  */
-import { defineApp, type Exchange } from '../../src/index.ts';
+import { defineApp, type Exchange, type WebSocket } from '../../src/index.ts';
+import { chatPage } from './chat-page.ts';
 
 function describe(exchange: Exchange) {
   const f = exchange.features;
@@ -59,6 +60,7 @@ from ${escapeHtml(info.client.address)}.</p>
 <h2>Try</h2>
 <ul>
 <li><a href="/info">/info</a>: this as JSON</li>
+<li><a href="/ws">/ws</a>: a WebSocket chat that shows which transport your browser used</li>
 <li><code>curl --http2-prior-knowledge --data-binary @file ${escapeHtml(info.scheme)}://${escapeHtml(info.authority)}/echo</code>: streams the body back</li>
 </ul>
 </body></html>
@@ -81,10 +83,41 @@ async function echo(exchange: Exchange): Promise<void> {
   }
 }
 
-export default defineApp({
+/** Everyone in the /ws chat room: each message is sent to all of them. */
+interface ChatState {
+  readonly members: Set<WebSocket>;
+}
+
+async function chat(exchange: Exchange<ChatState>): Promise<void> {
+  const websocket = exchange.features.websocket;
+  if (!websocket) {
+    exchange.response.send(200, { 'content-type': 'text/html; charset=utf-8' }, chatPage);
+    return;
+  }
+  const socket = await websocket.accept();
+  const { members } = exchange.state;
+  // The same code runs for both transports; only this line tells them apart.
+  const transport = websocket.transport === 'h2' ? `RFC 8441 stream on ${exchange.protocol}` : `HTTP/1.1 Upgrade (${exchange.protocol})`;
+  members.add(socket);
+  await socket.send(JSON.stringify({ type: 'welcome', transport, members: members.size }));
+  try {
+    for await (const message of socket) {
+      if (message.type !== 'text') continue;
+      const line = JSON.stringify({ type: 'message', text: message.data.slice(0, 1000), transport });
+      await Promise.allSettled([...members].map((member) => member.send(line)));
+    }
+  } finally {
+    members.delete(socket);
+  }
+}
+
+export default defineApp<ChatState>({
+  startup: () => ({ members: new Set() }),
   async handle(exchange) {
     const { request, response } = exchange;
     switch (request.path) {
+      case '/ws':
+        return chat(exchange);
       case '/':
         return response.send(200, { 'content-type': 'text/html; charset=utf-8' }, page(exchange));
       case '/info':
