@@ -20,6 +20,7 @@ import { RequestImpl } from './request.ts';
 import { ResponseBase, type HeadOptions } from './response.ts';
 import { acceptKey, checkHandshake } from '../core/websocket-handshake.ts';
 import { WebSocketFeatureImpl } from './websocket-feature.ts';
+import { isH2cUpgrade } from './h2c.ts';
 
 
 class Http1Response extends ResponseBase {
@@ -165,6 +166,10 @@ function hasToken(value: string | undefined, token: string): boolean {
  * then closes, since node no longer parses it.
  */
 function onUpgrade(context: ServerContext, req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+  // h2c is cleartext only (RFC 7540 §3.2); on TLS, ALPN is the way to HTTP/2.
+  if (context.upgradeToHttp2 && !(socket as Socket & { encrypted?: boolean }).encrypted && isH2cUpgrade(req)) {
+    return context.upgradeToHttp2(req, socket, head);
+  }
   socket.on('error', noop);
   const res = new http.ServerResponse(req);
   res.assignSocket(socket);

@@ -11,6 +11,7 @@ import type { ServerContext } from './context.ts';
 import type { ExchangeImpl } from './exchange.ts';
 import { createHttp1Server } from './http1.ts';
 import { createHttp2Server, drainSession } from './http2.ts';
+import { upgradeToHttp2 } from './h2c.ts';
 import { createFront } from './listener.ts';
 import { resolveOptions, type ServeOptions } from './options.ts';
 
@@ -72,6 +73,10 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
 
   const h1 = createHttp1Server(context);
   const h2 = createHttp2Server(context);
+  (context as { upgradeToHttp2?: ServerContext['upgradeToHttp2'] }).upgradeToHttp2 = (req, socket, head) => {
+    if (context.draining) socket.destroy();
+    else upgradeToHttp2(h2.server, req, socket, head, opts.timeouts.headers);
+  };
   const front = createFront(opts, h1, h2.server);
 
   const runShutdownHook = async (): Promise<void> => {

@@ -1,0 +1,70 @@
+/**
+ * `Upgrade: h2c` on the cleartext port (RFC 7540 §3.2): read the request's body (up to the
+ * initial flow-control window), answer 101, wait for the client's preface and SETTINGS, and
+ * hand the socket to the HTTP/2 server with the request spliced in as stream 1, which the
+ * application then answers like any HTTP/2 exchange.
+ */
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import type { Socket } from 'node:net';
+import { MAX_UPGRADE_BODY, spliceStream1, stream1Frames } from '../core/h2c-upgrade.ts';
+import { toOriginForm } from '../core/request-target.ts';
+import { connectionOf } from './connection.ts';
+
+function refuse(socket: Socket, status: string, message: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(message) + 1}\r\nconnection: close\r\n\r\n${message}\n`);
+}
+
+/** Whether this Upgrade request asks for h2c the way RFC 7540 §3.2 requires. */
+export function isH2cUpgrade(req: http.IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  const settings = req.headersDistinct['http2-settings'];
+  return upgrade !== undefined && upgrade.split(',').some((t) => t.trim().toLowerCase() === 'h2c') && settings !== undefined && settings.length === 1;
+}
+
+export function upgradeToHttp2(h2: http2.Http2Server, req: http.IncomingMessage, socket: Socket, head: Buffer, timeoutMs: number): void {
+  socket.on('error', () => socket.destroy());
+  if (req.headers['transfer-encoding'] !== undefined) {
+    return refuse(socket, '501 Not Implemented', 'h2c upgrade with a chunked request body is not supported; send Content-Length');
+  }
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (length > MAX_UPGRADE_BODY) {
+    // The body travels as stream 1's DATA before the client has seen our SETTINGS, so it must
+    // fit the initial 65,535-byte windows (RFC 9113 §6.9.2).
+    return refuse(socket, '413 Content Too Large', `an h2c upgrade request body may be at most ${MAX_UPGRADE_BODY} bytes`);
+  }
+  const { authority, target } = toOriginForm(req.url ?? '/');
+  const fields = req.rawHeaders.map((v, i) => (i % 2 === 0 ? v.toLowerCase() : v));
+  let received = head;
+  let frames: Buffer | undefined;
+  const timer = setTimeout(() => socket.destroy(), timeoutMs || 60_000);
+  timer.unref();
+
+  const step = (): void => {
+    if (frames === undefined) {
+      if (received.length < length) return;
+      frames = stream1Frames({ method: req.method ?? 'GET', path: target, authority: authority ?? req.headers.host ?? '', fields, body: received.subarray(0, length) });
+      received = received.subarray(length);
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n');
+    }
+    const result = spliceStream1(received, frames);
+    if (result.state === 'need-more') return;
+    socket.off('data', onData);
+    clearTimeout(timer);
+    if (result.state === 'invalid') {
+      socket.destroy();
+      return;
+    }
+    socket.pause();
+    socket.unshift(result.bytes);
+    connectionOf(socket, false).kind = 'h2';
+    // Not resumed: node:http2 reads the unshifted bytes itself.
+    h2.emit('connection', socket);
+  };
+  const onData = (chunk: Buffer): void => {
+    received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+    step();
+  };
+  socket.on('data', onData);
+  step();
+}
