@@ -5,7 +5,7 @@
  */
 import http2 from 'node:http2';
 import type { Chunk } from '../interface/exchange.ts';
-import type { EarlyHintsFeature, Features, FlowControlFeature, Http2Feature, Http2PeerSettings, PriorityFeature, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
+import type { EarlyHintsFeature, Features, FlowControlFeature, Http2Feature, Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
 import { parsePriority } from '../core/priority.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
@@ -140,9 +140,64 @@ class Http2Response extends ResponseBase {
   }
 }
 
+/**
+ * Server push (RFC 9113 §8.4) from one parent stream: a PUSH_PROMISE on it, then the promised
+ * response on a new server stream, answered like any response.
+ */
+class Http2Push implements PushFeature {
+  readonly #parent: http2.ServerHttp2Stream;
+  readonly #request: RequestImpl;
+
+  constructor(parent: http2.ServerHttp2Stream, request: RequestImpl) {
+    this.#parent = parent;
+    this.#request = request;
+  }
+
+  push(init: PushRequest): Promise<PushedExchange> {
+    const method = init.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') {
+      return Promise.reject(new NgiError('INVALID_OPTION', `push(): ${String(method)} is not a safe, cacheable method (RFC 9113 §8.4)`));
+    }
+    if (!init.path.startsWith('/')) return Promise.reject(new NgiError('INVALID_OPTION', `push(): the path must start with '/', got ${JSON.stringify(init.path)}`));
+    let flat: string[];
+    try {
+      flat = normalizeFields(init.headers).flat;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const parent = this.#parent;
+    const authority = init.authority ?? this.#request.authority;
+    const scheme = this.#request.scheme;
+    const headers = toHttp2Headers(flat, { ':method': method, ':path': init.path, ':scheme': scheme, ':authority': authority });
+    return new Promise((resolve, reject) => {
+      const refused = (cause?: unknown): void => reject(new NgiError('PUSH_REFUSED', 'push(): the client does not accept pushes now, or the parent stream has closed', { cause }));
+      if (parent.closed || parent.destroyed || !parent.pushAllowed) return refused();
+      try {
+        parent.pushStream(headers, (error, pushed) => {
+          if (error) return refused(error);
+          pushed.on('error', noop);
+          const body = new NodeRequestBody(pushed, 0, true, {
+            onFirstRead: noop,
+            trailers: () => FlatFields.empty,
+            maxBodySize: 0,
+            maxBufferedBody: 0,
+          });
+          const raw = [':method', method, ':path', init.path, ':scheme', scheme, ':authority', authority, ...flat];
+          const request = new RequestImpl(method, scheme, authority, init.path, raw, true, body);
+          resolve({ request, response: new Http2Response(pushed, method === 'HEAD') });
+        });
+      } catch (error) {
+        refused(error);
+      }
+    });
+  }
+}
+
 class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeature, Http2Feature {
   websocket: WebSocketFeature | undefined = undefined;
   #priority: PriorityFeature | undefined;
+  #push: Http2Push | undefined;
+  readonly #stream: http2.ServerHttp2Stream;
   readonly #request: RequestImpl;
   readonly #response: Http2Response;
   readonly #session: http2.ServerHttp2Session;
@@ -150,13 +205,21 @@ class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeat
   readonly streamId: number;
   readonly drain: ConnectionState;
 
-  constructor(request: RequestImpl, response: Http2Response, session: http2.ServerHttp2Session, streamId: number, connection: ConnectionState, te: () => boolean) {
+  constructor(stream: http2.ServerHttp2Stream, request: RequestImpl, response: Http2Response, session: http2.ServerHttp2Session, connection: ConnectionState) {
+    this.#stream = stream;
     this.#request = request;
     this.#response = response;
     this.#session = session;
-    this.streamId = streamId;
+    this.streamId = stream.id ?? 0;
     this.drain = connection;
-    this.#te = te;
+    this.#te = () => acceptsTrailers(request.headers);
+  }
+
+  /** Present while the peer allows pushes (SETTINGS_ENABLE_PUSH) and this stream can carry them. */
+  get push(): PushFeature | undefined {
+    const stream = this.#stream;
+    if (!stream.pushAllowed || stream.closed || stream.destroyed || this.#session.closed) return undefined;
+    return (this.#push ??= new Http2Push(stream, this.#request));
   }
 
   get earlyHints(): EarlyHintsFeature {
@@ -246,7 +309,7 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   const scheme = headers[':scheme'] === 'https' ? 'https' : 'http';
   const request = new RequestImpl(method, scheme, headers[':authority'], headers[':path'] ?? '', rawHeaders, true, body);
   response = new Http2Response(stream, method === 'HEAD');
-  const features = new Http2Features(request, response, session, stream.id ?? 0, connection, () => acceptsTrailers(request.headers));
+  const features = new Http2Features(stream, request, response, session, connection);
   const exchange = new ExchangeImpl(context, connection.encrypted ? 'h2' : 'h2c', connection, request, response, features);
   connection.inFlight++;
   let requestTimer: NodeJS.Timeout | undefined;
