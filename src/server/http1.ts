@@ -44,6 +44,10 @@ class Http1Response extends ResponseBase {
     return !this.#res.destroyed;
   }
 
+  protected get sink(): http.ServerResponse {
+    return this.#res;
+  }
+
   protected sendHead(status: number, flat: string[], options: HeadOptions): void {
     const res = this.#res;
     // A draining connection answers with Connection: close (RFC 9112 §9.6) and then ends.
@@ -72,22 +76,6 @@ class Http1Response extends ResponseBase {
     for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
     if (pairs.length > 0) this.#res.addTrailers(pairs);
     this.#res.end();
-  }
-
-  protected waitForDrain(): Promise<void> {
-    const res = this.#res;
-    return new Promise((resolve, reject) => {
-      const onDrain = (): void => {
-        res.off('close', onClose);
-        resolve();
-      };
-      const onClose = (): void => {
-        res.off('drain', onDrain);
-        reject(new NgiError('STREAM_CLOSED', 'write(): the client has gone'));
-      };
-      res.once('drain', onDrain);
-      res.once('close', onClose);
-    });
   }
 
   /** HTTP/1.1 has no stream reset: the connection is closed so the peer sees the failure. */

@@ -41,6 +41,10 @@ class Http2Response extends ResponseBase {
     return !this.#stream.destroyed && !this.#stream.closed;
   }
 
+  protected get sink(): http2.ServerHttp2Stream {
+    return this.#stream;
+  }
+
   protected sendHead(status: number, flat: string[], options: HeadOptions): void {
     const headers = toHttp2Headers(flat, { ':status': status });
     this.#stream.respond(headers, { endStream: options.endStream, waitForTrailers: options.trailers !== false });
@@ -73,22 +77,6 @@ class Http2Response extends ResponseBase {
   /** Trailers are queued until node asks for them ('wantTrailers'). */
   #trailersPending = false;
   #closeAfterTrailers = false;
-
-  protected waitForDrain(): Promise<void> {
-    const stream = this.#stream;
-    return new Promise((resolve, reject) => {
-      const onDrain = (): void => {
-        stream.off('close', onClose);
-        resolve();
-      };
-      const onClose = (): void => {
-        stream.off('drain', onDrain);
-        reject(new NgiError('STREAM_CLOSED', 'write(): the stream was reset'));
-      };
-      stream.once('drain', onDrain);
-      stream.once('close', onClose);
-    });
-  }
 
   /** RST_STREAM INTERNAL_ERROR: the peer learns the response is not complete. */
   abort(code: number = NGHTTP2_INTERNAL_ERROR): void {

@@ -51,8 +51,8 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
   protected abstract writeBody(chunk: Chunk): boolean;
   protected abstract endBody(chunk: Chunk | undefined): void;
   protected abstract endWithTrailers(flat: string[]): void;
-  /** Resolves on the transport's next 'drain', rejects if it closes first. */
-  protected abstract waitForDrain(): Promise<void>;
+  /** The node Writable the body goes to (its 'drain' and 'close' events pace writes). */
+  protected abstract readonly sink: NodeJS.EventEmitter;
   /** Resets the stream (HTTP/2) or closes the connection (HTTP/1.1). */
   abstract abort(): void;
   /** Whether trailers can be carried on this exchange (features.responseTrailers). */
@@ -62,6 +62,23 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
   markSwitched(status: number): void {
     this.state = 'ended';
     this.status = status;
+  }
+
+  /** Resolves on the sink's next 'drain', rejects if it closes first. */
+  protected waitForDrain(): Promise<void> {
+    const sink = this.sink;
+    return new Promise((resolve, reject) => {
+      const onDrain = (): void => {
+        sink.off('close', onClose);
+        resolve();
+      };
+      const onClose = (): void => {
+        sink.off('drain', onDrain);
+        reject(new NgiError('STREAM_CLOSED', 'write(): the client reset the stream or closed the connection'));
+      };
+      sink.once('drain', onDrain);
+      sink.once('close', onClose);
+    });
   }
 
   send(status: number, headers?: FieldsInit, body?: Chunk | null): void {
