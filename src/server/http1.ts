@@ -174,7 +174,9 @@ function onUpgrade(context: ServerContext, req: http.IncomingMessage, socket: So
   res.shouldKeepAlive = false;
   // node does not end the socket of a response it did not route: a denial ends it here.
   res.once('finish', () => socket.end());
-  onRequest(context, req, res, false, { head, websocket: hasToken(req.headers.upgrade, 'websocket') });
+  // RFC 6455 §4.1: the opening handshake is an HTTP/1.1 request.
+  const websocket = req.httpVersion === '1.1' && hasToken(req.headers.upgrade, 'websocket');
+  onRequest(context, req, res, false, { head, websocket });
 }
 
 function noop(): void {}
