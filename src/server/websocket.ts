@@ -58,7 +58,10 @@ export function negotiateDeflate(fields: Fields, limits: WebSocketLimits): { hea
   const offered = offers[PerMessageDeflate.extensionName];
   if (!offered) return undefined;
   // Limits apply after decompression: ws's inflater checks maxPayload on inflated bytes.
-  const deflate = new PerMessageDeflate({}, true, limits.maxMessageSize);
+  // ws 8.23 takes isServer and maxPayload in the options object (older 8.x took them as
+  // arguments); without them the instance is a client's: it refuses every client offer
+  // (`client_max_window_bits` without a value) and inflates without a bound.
+  const deflate = new PerMessageDeflate({ isServer: true, maxPayload: limits.maxMessageSize }, true, limits.maxMessageSize);
   try {
     const params = deflate.accept(offered);
     return {
