@@ -243,6 +243,7 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
         },
       }, context.websockets, () => response.state === 'pending');
       features.websocket = feature;
+      response.isHandshake = true;
       exchange.onHandlerSettled = (failed) => feature.handlerSettled(failed);
       runExchange(context, exchange);
       return;

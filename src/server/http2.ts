@@ -371,6 +371,7 @@ function websocketFeatureFor(context: ServerContext, stream: http2.ServerHttp2St
     },
   }, context.websockets, () => response.state === 'pending');
   features.websocket = feature;
+  response.isHandshake = true;
   return feature;
 }
 

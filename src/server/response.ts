@@ -58,6 +58,18 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
   /** Whether trailers can be carried on this exchange (features.responseTrailers). */
   protected abstract readonly trailersSupported: boolean;
 
+  /**
+   * Set on WebSocket handshakes: only accept() may answer them with success. A 2xx sent as a
+   * "denial" would open the tunnel on HTTP/2 (RFC 8441 §5, RFC 9113 §8.5) with nobody framing it.
+   */
+  isHandshake = false;
+
+  #checkDenial(status: number): void {
+    if (this.isHandshake && status < 300) {
+      throw new NgiError('INVALID_STATUS', `a WebSocket handshake is denied with a non-2xx status (got ${status}); accept it with features.websocket.accept()`);
+    }
+  }
+
   /** A handshake (101, or 200 on an RFC 8441 stream) answered by the glue: the exchange is now a WebSocket. */
   markSwitched(status: number): void {
     this.state = 'ended';
@@ -84,6 +96,7 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
   send(status: number, headers?: FieldsInit, body?: Chunk | null): void {
     if (this.state !== 'pending') throw new NgiError('RESPONSE_STARTED', 'send(): the response has already started');
     checkFinalStatus(status);
+    this.#checkDenial(status);
     const { flat, contentLength } = normalizeFields(headers);
     const bodyAllowed = !statusForbidsBody(status);
     let payload: Chunk | undefined = body ?? undefined;
@@ -118,6 +131,7 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
   start(status: number, headers?: FieldsInit, options?: StartOptions): ResponseWriter | TrailingResponseWriter {
     if (this.state !== 'pending') throw new NgiError('RESPONSE_STARTED', 'start(): the response has already started');
     checkFinalStatus(status);
+    this.#checkDenial(status);
     const trailers = options?.trailers ?? false;
     if (trailers !== false && !this.trailersSupported) {
       throw new NgiError('FEATURE_UNAVAILABLE', 'start(): trailers are not available on this exchange (check features.responseTrailers)');
