@@ -100,6 +100,9 @@ class Http2Response extends ResponseBase {
     // remoteClose still reads 0 while the 'stream' callback's microtasks run, so it alone
     // would reset streams whose handler finished at once.
     if (stream.endAfterHeaders || stream.readableEnded) return;
+    // node destroys a stream closed with NO_ERROR only once its readable side has ended:
+    // DATA the application left unread must be discarded, or the stream never closes.
+    stream.resume();
     if (this.state === 'ended' && !stream.closed && !stream.destroyed && stream.state.remoteClose === 0) {
       // close() marks the stream closed at once, and node then never asks for the trailers.
       if (this.#trailersPending) {
@@ -454,4 +457,9 @@ export function drainSession(session: http2.ServerHttp2Session): void {
     close();
   });
   if (!pinged) close();
+  // A peer that answers with its own GOAWAY (as grpc-js does) will not ack the PING.
+  session.once('goaway', () => {
+    clearTimeout(fallback);
+    close();
+  });
 }

@@ -146,8 +146,12 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
     }
     const drained = await new Promise<boolean>((resolve) => {
       if (running.size === 0) return resolve(true);
-      onIdle = () => resolve(true);
-      setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())).unref();
+      // Not unref'd: a shutdown in progress keeps the process alive until it is done.
+      const timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+      onIdle = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
     });
     if (!drained) {
       context.logError(`drain timeout: ${running.size} exchange(s) still running were cut off`);
