@@ -23,7 +23,7 @@ const MAX_FRAME = 16_384;
  * Fields an HTTP/1.1 request carries that have no place in HTTP/2 (RFC 9113 §8.2.2), plus
  * the upgrade's own fields and Host (which becomes :authority).
  */
-const DROPPED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'host', 'te', 'expect']);
+const DROPPED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'host', 'expect']);
 
 /** RFC 7541 §5.1: an integer with an N-bit prefix. */
 function hpackInteger(value: number, prefixBits: number, firstByte: number): number[] {
@@ -77,6 +77,11 @@ export function stream1Frames(request: UpgradedRequest): Buffer {
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i]!.toLowerCase();
     if (DROPPED.has(name)) continue;
+    // RFC 9113 §8.2.2: TE may be sent only as "trailers".
+    if (name === 'te') {
+      if (fields[i + 1]!.split(',').some((t) => t.trim().toLowerCase() === 'trailers')) block.push(hpackLiteral('te', 'trailers'));
+      continue;
+    }
     block.push(hpackLiteral(name, fields[i + 1]!));
   }
   const headerBlock = Buffer.concat(block);

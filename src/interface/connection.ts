@@ -30,7 +30,7 @@ export interface TlsInfo {
   readonly serverName: string | undefined;
   /** The client's certificate, when the server asked for one and the client sent it. */
   readonly peerCertificate: PeerCertificate | undefined;
-  /** Whether the client's certificate verified against the configured CAs. */
+  /** Whether the client's certificate verified against the configured `ca` (node's default root CAs without one). */
   readonly peerCertificateAuthorized: boolean;
 }
 

@@ -181,6 +181,9 @@ function onUpgrade(context: ServerContext, req: http.IncomingMessage, socket: So
 
 function noop(): void {}
 
+/** The most unread request body discarded to keep a keep-alive connection, bytes. */
+const DISCARD_LIMIT = 1024 * 1024;
+
 function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean, upgrade?: UpgradeInfo): void {
   const socket = req.socket;
   const encrypted = (socket as Socket & { encrypted?: boolean }).encrypted === true;
@@ -227,7 +230,7 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
   }
   if (upgrade !== undefined) {
     if (declaresBody) {
-      return refuse(context, exchange, res, new NgiError('FEATURE_UNAVAILABLE', `Upgrade: ${req.headers.upgrade ?? ''} with a request body is not supported`), undefined, 501);
+      return refuse(context, exchange, res, new NgiError('FEATURE_UNAVAILABLE', `Upgrade: ${req.headers.upgrade ?? ''} with a request body is not supported`), undefined, 501 /* Not Implemented */);
     }
     if (upgrade.websocket) {
       const check = checkHandshake('http/1.1', method, request.headers);
@@ -249,10 +252,23 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
       return;
     }
   }
-  // A body the handler left partly read would stall the next request on this connection:
-  // discard the rest (bounded by maxBodySize, which the reader enforced up to here).
+  // A body the handler left partly read would stall the next request on this connection.
+  // The rest is read and discarded to keep the connection, up to DISCARD_LIMIT bytes; past
+  // that, reading stops and the connection closes once the response is out.
   exchange.onHandlerSettled = () => {
-    if (!body.finished && !req.readableEnded && !req.destroyed && res.shouldKeepAlive) req.resume();
+    if (body.finished || req.readableEnded || req.destroyed) return;
+    const close = (): void => {
+      req.pause();
+      if (res.writableFinished) socket.destroySoon();
+      else res.once('finish', () => socket.destroySoon());
+    };
+    if (!res.shouldKeepAlive) return close();
+    let discarded = 0;
+    req.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > DISCARD_LIMIT) close();
+    });
+    req.resume();
   };
   runExchange(context, exchange);
 }

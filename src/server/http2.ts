@@ -286,7 +286,8 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   }
   let response: Http2Response;
   const expect = headers.expect?.trim().toLowerCase();
-  const expectContinue = expect === '100-continue';
+  // As node:http does on HTTP/1.1: a value holding the 100-continue token asks for a 100.
+  const expectContinue = expect !== undefined && expect.split(',').some((t) => t.trim() === '100-continue');
   const source: BodySource = {
     onFirstRead() {
       // RFC 9110 §10.1.1; node's core API never sends 100 by itself.

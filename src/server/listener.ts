@@ -58,7 +58,7 @@ function sniff(socket: net.Socket, h1: http.Server, h2: http2.Http2Server, heade
   if (headersTimeout > 0) socket.setTimeout(headersTimeout, () => socket.destroy());
 }
 
-export function createFront(options: ResolvedOptions, h1: http.Server, h2: http2.Http2Server): Front {
+export function createFront(options: ResolvedOptions, h1: http.Server, h2: http2.Http2Server, isDraining: () => boolean): Front {
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket): void => {
     sockets.add(socket);
@@ -72,7 +72,8 @@ export function createFront(options: ResolvedOptions, h1: http.Server, h2: http2
       key: t.key as string,
       ...(t.ca ? { ca: t.ca as string } : {}),
       requestCert: t.requestCert ?? false,
-      // Without a CA there is nothing to verify against: the certificate is only reported.
+      // With a CA, refuse unverified client certificates; without one, node verifies against
+      // its default root CAs and the result is only reported (peerCertificateAuthorized).
       rejectUnauthorized: t.rejectUnauthorized ?? t.ca !== undefined,
       ALPNProtocols: ['h2', 'http/1.1'],
       // Bounded TLS handshakes, like the header timeout on the request that follows.
@@ -83,6 +84,8 @@ export function createFront(options: ResolvedOptions, h1: http.Server, h2: http2
       socket.setNoDelay(true);
       if (socket.alpnProtocol === 'h2') toHttp2(h2, socket);
       else toHttp1(h1, socket);
+      // A handshake that completed after shutdown began: its first response closes it.
+      if (isDraining()) connectionOf(socket, true).startDrain();
     });
     // Failed handshakes are the client's problem; they must not reach 'error'.
     server.on('tlsClientError', (_error: Error, socket: tls.TLSSocket) => socket.destroy());

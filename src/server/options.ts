@@ -122,10 +122,10 @@ function writeStderr(line: string): void {
   process.stderr.write(line + '\n');
 }
 
-function checkNumbers(group: string, values: object, min: number): void {
+function checkNumbers(group: string, values: object, min: number, max = Number.MAX_SAFE_INTEGER): void {
   for (const [key, value] of Object.entries(values)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-      throw new NgiError('INVALID_OPTION', `${group}.${key} must be a number >= ${min}, got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+      throw new NgiError('INVALID_OPTION', `${group}.${key} must be a number from ${min} to ${max}, got ${String(value)}`);
     }
   }
 }
@@ -134,6 +134,11 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   checkNumbers('limits', limits, 1);
+  // HTTP/2 carries these in 31- and 32-bit fields (RFC 9113 §6.5.2, §6.9.1); a window can
+  // only grow from its initial 65,535 on the connection.
+  checkNumbers('limits', { streamWindow: limits.streamWindow }, 0, 2 ** 31 - 1);
+  checkNumbers('limits', { connectionWindow: limits.connectionWindow }, 65_535, 2 ** 31 - 1);
+  checkNumbers('limits', { maxHeaderSize: limits.maxHeaderSize, maxConcurrentStreams: limits.maxConcurrentStreams }, 1, 2 ** 32 - 1);
   checkNumbers('timeouts', timeouts, 0);
   const { perMessageDeflate, ...websocketNumbers } = { ...DEFAULT_WEBSOCKET, ...options.websocket };
   checkNumbers('websocket', { maxMessageSize: websocketNumbers.maxMessageSize, maxQueuedBytes: websocketNumbers.maxQueuedBytes }, 1);

@@ -13,6 +13,7 @@ import { createHttp1Server } from './http1.ts';
 import { createHttp2Server, drainSession } from './http2.ts';
 import { upgradeToHttp2 } from './h2c.ts';
 import { createFront } from './listener.ts';
+import { WebSocketRegistry } from './websocket-feature.ts';
 import { resolveOptions, type ServeOptions } from './options.ts';
 
 export interface ServerHandle {
@@ -56,7 +57,7 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
     state,
     options: opts,
     draining: false,
-    websockets: new Set(),
+    websockets: new WebSocketRegistry(),
     exchangeStarted(exchange: ExchangeImpl) {
       running.add(exchange);
     },
@@ -77,7 +78,7 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
     if (context.draining) socket.destroy();
     else upgradeToHttp2(h2.server, req, socket, head, opts.timeouts.headers);
   };
-  const front = createFront(opts, h1, h2.server);
+  const front = createFront(opts, h1, h2.server, () => context.draining);
 
   const runShutdownHook = async (): Promise<void> => {
     if (!application.shutdown) return;
@@ -135,6 +136,7 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
       else socket.destroy();
     }
     // RFC 6455 §7.4.1: 1001 "going away"; the close handshakes count as in-flight exchanges.
+    context.websockets.draining = true;
     for (const socket of context.websockets) socket.goAway();
     // Node 20/22 send no GOAWAY on close: every session is drained here, on every line.
     for (const session of h2.sessions) drainSession(session);

@@ -19,7 +19,10 @@ export interface WebSocketAcceptor {
 }
 
 /** Open WebSockets, for shutdown (close 1001) and the drain timeout (terminate). */
-export type WebSocketRegistry = Set<NgiWebSocket>;
+export class WebSocketRegistry extends Set<NgiWebSocket> {
+  /** Set when shutdown begins. */
+  draining = false;
+}
 
 export class WebSocketFeatureImpl implements WebSocketFeature {
   readonly transport: 'http/1.1' | 'h2';
@@ -84,6 +87,8 @@ export class WebSocketFeatureImpl implements WebSocketFeature {
     const socket = new NgiWebSocket(transport, head, subprotocol, deflate?.extensions, this.#limits);
     this.#socket = socket;
     this.#registry.add(socket);
+    // Accepted while the server drains: it goes away at once, like the ones already open.
+    if (this.#registry.draining) socket.goAway();
     void socket.closed.then(() => this.#registry.delete(socket));
     return socket;
   }

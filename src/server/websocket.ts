@@ -202,6 +202,8 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
 
   ping(data?: Uint8Array): Promise<void> {
     if (this.#ws.readyState !== WsWebSocket.OPEN) return rejected(new NgiError('STREAM_CLOSED', 'ping(): the WebSocket is closed'));
+    // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
+    if (data !== undefined && data.byteLength > 125) return rejected(new NgiError('INVALID_OPTION', `ping(): at most 125 bytes of data, got ${data.byteLength}`));
     return new Promise((resolve, reject) => {
       this.#ws.ping(data, undefined, (error?: Error) => (error ? reject(new NgiError('STREAM_CLOSED', 'ping() failed', { cause: error })) : resolve()));
     });

@@ -313,9 +313,10 @@ test('HTTP/1.1 keep-alive: a partly read upload does not stall the next request 
     }
     ex.response.send(200, {}, `next port ${port}`);
   };
-  // 2 MiB: far beyond what the server buffers before it stops reading the socket.
+  // 768 KiB: beyond what the server buffers before it stops reading the socket, within the
+  // 1 MiB it discards to keep a connection (a larger rest closes it: next test).
   const piece = 'u'.repeat(64 * 1024);
-  const pieces = 32;
+  const pieces = 12;
   const uploads: Record<string, string> = {
     chunked: 'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n',
     'content-length': `POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${piece.length * pieces}\r\n\r\n`,
@@ -344,6 +345,29 @@ test('HTTP/1.1 keep-alive: a partly read upload does not stall the next request 
       } finally {
         c.destroy();
       }
+    }
+  });
+});
+
+test('HTTP/1.1: a partly read upload larger than the discard limit closes the connection after a complete response', async () => {
+  const app = async (ex: Exchange): Promise<void> => {
+    for await (const _chunk of ex.request.body) break;
+    ex.response.send(200, {}, 'partly read');
+  };
+  await withServer(app, { ...quiet, timeouts: { keepAlive: 20_000, request: 30_000 } }, async (server) => {
+    const c = await RawClient.connect(portOf(server.url));
+    try {
+      const piece = 'u'.repeat(64 * 1024);
+      c.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: ${piece.length * 64}\r\n\r\n`);
+      // Written without waiting: the server stops reading, so the client's writes back up.
+      for (let i = 0; i < 64; i++) c.write(piece);
+      const [upload] = await c.responses(1, 5000);
+      assert.equal(upload?.status, 200);
+      assert.equal(upload?.body.toString(), 'partly read');
+      // 4 MiB is not worth reading to keep the connection: the server closes it.
+      await c.waitClosed(5000);
+    } finally {
+      c.destroy();
     }
   });
 });
