@@ -10,10 +10,11 @@
  *   nghttp -v http://127.0.0.1:8001/subscribe          # shows PUSH_PROMISE frames
  *   curl -d 'hello' http://127.0.0.1:8001/notify
  */
-import { defineApp, type Exchange, type PushFeature, type ResponseWriter } from '../../src/index.ts';
+import { defineApp, type Exchange, type ResponseWriter } from '../../src/index.ts';
 
 interface Subscriber {
-  readonly push: PushFeature | undefined;
+  /** The exchange's features: `push` is read at each use, since the client may disable it. */
+  readonly features: Exchange['features'];
   readonly body: ResponseWriter;
 }
 
@@ -24,8 +25,8 @@ interface State {
 
 async function subscribe(exchange: Exchange<State>): Promise<void> {
   const body = exchange.response.start(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-  const subscriber: Subscriber = { push: exchange.features.push, body };
-  await body.write(subscriber.push ? 'subscribed: notifications arrive as pushes\n' : 'subscribed: notifications arrive as lines\n');
+  const subscriber: Subscriber = { features: exchange.features, body };
+  await body.write(subscriber.features.push ? 'subscribed: notifications arrive as pushes\n' : 'subscribed: notifications arrive as lines\n');
   exchange.state.subscribers.add(subscriber);
   // Held open until the client leaves or the server drains.
   const drain = exchange.features.drain?.signal;
@@ -39,9 +40,10 @@ async function subscribe(exchange: Exchange<State>): Promise<void> {
 
 async function deliver(subscriber: Subscriber, id: number, message: string): Promise<void> {
   // The feature is re-checked per use: the client may have disabled push since.
-  if (subscriber.push) {
+  const push = subscriber.features.push;
+  if (push) {
     try {
-      const pushed = await subscriber.push.push({ path: `/notifications/${id}` });
+      const pushed = await push.push({ path: `/notifications/${id}` });
       pushed.response.send(200, { 'content-type': 'text/plain; charset=utf-8' }, message);
       return;
     } catch {

@@ -12,6 +12,8 @@ import { toOriginForm } from '../core/request-target.ts';
 import { connectionOf } from './connection.ts';
 
 function refuse(socket: Socket, status: string, message: string): void {
+  // The socket is paused with the unread body in it: let it flow so the close can complete.
+  socket.resume();
   socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(message) + 1}\r\nconnection: close\r\n\r\n${message}\n`);
 }
 

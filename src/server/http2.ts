@@ -248,7 +248,8 @@ class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeat
       maxConcurrentStreams: s.maxConcurrentStreams ?? 2 ** 32 - 1,
       initialWindowSize: s.initialWindowSize ?? 65_535,
       maxFrameSize: s.maxFrameSize ?? 16_384,
-      maxHeaderListSize: s.maxHeaderListSize,
+      // node reports nghttp2's default (2^32-1, "unlimited") when the peer sent none.
+      maxHeaderListSize: s.maxHeaderListSize === undefined || s.maxHeaderListSize >= 2 ** 32 - 1 ? undefined : s.maxHeaderListSize,
       enableConnectProtocol: s.enableConnectProtocol ?? false,
     };
   }
@@ -298,6 +299,10 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
     maxBufferedBody: limits.maxBufferedBody,
   };
   const body = new NodeRequestBody(stream, length, endStream, source);
+  // A request that ended with its HEADERS has an empty readable side; unless it is consumed,
+  // node resets the stream with RST_STREAM(NO_ERROR) as soon as the response is written, and
+  // that frame can overtake the response's END_STREAM when other streams are queued ahead.
+  if (endStream && !websocket) stream.resume();
   const scheme = headers[':scheme'] === 'https' ? 'https' : 'http';
   const request = new RequestImpl(method, scheme, headers[':authority'], headers[':path'] ?? '', rawHeaders, true, body);
   response = new Http2Response(stream, method === 'HEAD');
@@ -453,11 +458,16 @@ export function drainSession(session: http2.ServerHttp2Session): void {
   };
   const fallback = setTimeout(close, 1000);
   fallback.unref();
-  const pinged = session.ping(() => {
-    clearTimeout(fallback);
-    close();
+  // A PING queued in the same turn leaves ahead of the GOAWAY (nghttp2 sends it from its urgent
+  // queue), and its ACK would prove nothing: ping once the GOAWAY has gone out.
+  setImmediate(() => {
+    if (closed || session.closed || session.destroyed) return;
+    const pinged = session.ping(() => {
+      clearTimeout(fallback);
+      close();
+    });
+    if (!pinged) close();
   });
-  if (!pinged) close();
   // A peer that answers with its own GOAWAY (as grpc-js does) will not ack the PING.
   session.once('goaway', () => {
     clearTimeout(fallback);
