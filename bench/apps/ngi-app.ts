@@ -1,0 +1,30 @@
+/** The NGI bench app, served by `node bin/ngi.js serve bench/apps/ngi-app.ts --quiet`. */
+import { defineApp } from '../../src/index.ts';
+
+const HELLO = 'Hello, World!';
+const ONE_MB = new Uint8Array(1024 * 1024).fill(120);
+const TEXT = { 'content-type': 'text/plain' };
+const BYTES = { 'content-type': 'application/octet-stream' };
+
+export default defineApp({
+  async handle({ request, response, features }) {
+    if (features.websocket) {
+      const socket = await features.websocket.accept();
+      for await (const message of socket) await socket.send(message.data);
+      return;
+    }
+    switch (request.path) {
+      case '/':
+        return response.send(200, TEXT, HELLO);
+      case '/1mb':
+        return response.send(200, BYTES, ONE_MB);
+      case '/upload': {
+        let length = 0;
+        for await (const chunk of request.body) length += chunk.byteLength;
+        return response.send(200, TEXT, String(length));
+      }
+      default:
+        return response.send(404, TEXT, 'not found');
+    }
+  },
+});
