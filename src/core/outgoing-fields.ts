@@ -41,48 +41,50 @@ export function checkFieldValue(name: string, value: string): string {
   return value;
 }
 
-function* linesOf(init: FieldsInit): Iterable<FieldLine> {
-  if (Symbol.iterator in init) {
-    yield* init as Iterable<FieldLine>;
-    return;
+interface Accumulator {
+  flat: string[];
+  contentLength: number | undefined;
+}
+
+function addField(acc: Accumulator, rawName: string, rawValue: string): void {
+  const name = checkFieldName(rawName);
+  const value = checkFieldValue(name, rawValue);
+  if (HTTP2_FORBIDDEN.has(name)) {
+    throw new NgiError('FORBIDDEN_FIELD', `field ${JSON.stringify(name)} is connection-specific: the server manages it (RFC 9113 §8.2.2)`);
   }
-  const record = init as Readonly<Record<string, string | number | readonly string[] | undefined>>;
-  for (const name in record) {
-    const value = record[name];
-    if (value === undefined) continue;
-    if (typeof value === 'string') yield [name, value];
-    else if (typeof value === 'number') yield [name, String(value)];
-    else for (const v of value) yield [name, v];
+  if (name === 'content-length') {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || (acc.contentLength !== undefined && acc.contentLength !== n)) {
+      throw new NgiError('INVALID_FIELD_VALUE', `invalid content-length ${JSON.stringify(value)}`);
+    }
+    if (acc.contentLength !== undefined) return; // an identical repeat is dropped (RFC 9110 §8.6)
+    acc.contentLength = n;
   }
+  acc.flat.push(name, value);
 }
 
 /**
  * Validates and lowercases response or trailer fields. `transfer-encoding` and the
  * other connection-specific fields are refused: the server frames the message itself,
- * and HTTP/2 forbids them (RFC 9113 §8.2.2). `connection: close` on HTTP/1.1 is the one
- * use left, and is expressed by the caller's protocol glue, not by the application.
+ * and HTTP/2 forbids them (RFC 9113 §8.2.2). Plain loops, not a generator: this runs for
+ * every response.
  */
 export function normalizeFields(init: FieldsInit | undefined): NormalizedFields {
-  const flat: string[] = [];
-  let contentLength: number | undefined;
-  if (init === undefined) return { flat, contentLength };
-  for (const [rawName, rawValue] of linesOf(init)) {
-    const name = checkFieldName(rawName);
-    const value = checkFieldValue(name, typeof rawValue === 'string' ? rawValue : String(rawValue));
-    if (HTTP2_FORBIDDEN.has(name)) {
-      throw new NgiError('FORBIDDEN_FIELD', `field ${JSON.stringify(name)} is connection-specific: the server manages it (RFC 9113 §8.2.2)`);
-    }
-    if (name === 'content-length') {
-      const n = Number(value);
-      if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || (contentLength !== undefined && contentLength !== n)) {
-        throw new NgiError('INVALID_FIELD_VALUE', `invalid content-length ${JSON.stringify(value)}`);
-      }
-      if (contentLength !== undefined) continue; // an identical repeat is dropped (RFC 9110 §8.6)
-      contentLength = n;
-    }
-    flat.push(name, value);
+  const acc: Accumulator = { flat: [], contentLength: undefined };
+  if (init === undefined) return acc;
+  if (Symbol.iterator in init) {
+    for (const [name, value] of init as Iterable<FieldLine>) addField(acc, name, typeof value === 'string' ? value : String(value));
+    return acc;
   }
-  return { flat, contentLength };
+  const record = init as Readonly<Record<string, string | number | readonly string[] | undefined>>;
+  for (const name in record) {
+    const value = record[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') addField(acc, name, value);
+    else if (typeof value === 'number') addField(acc, name, String(value));
+    else for (const v of value) addField(acc, name, v);
+  }
+  return acc;
 }
 
 /** Fields as the node:http2 headers object: repeated names become arrays. */

@@ -181,6 +181,22 @@ function onUpgrade(context: ServerContext, req: http.IncomingMessage, socket: So
 
 function noop(): void {}
 
+/**
+ * Content-Length and Transfer-Encoding from the raw header lines. Reading `req.headers`
+ * would make node build the whole header object for every request; llhttp has already
+ * rejected conflicting or malformed framing, so the first value is the value.
+ */
+function bodyFraming(raw: readonly string[]): { length: number | undefined; chunked: boolean } {
+  let length: number | undefined;
+  let chunked = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && length === undefined && name.toLowerCase() === 'content-length') length = Number(raw[i + 1]);
+    else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = true;
+  }
+  return { length, chunked };
+}
+
 /** The most unread request body discarded to keep a keep-alive connection, bytes. */
 const DISCARD_LIMIT = 1024 * 1024;
 
@@ -190,11 +206,10 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
   const connection = connectionOf(socket, encrypted);
   const http11 = req.httpVersionMinor === 1 && req.httpVersionMajor === 1;
   const limits = context.options.limits;
-  const declared = req.headers['content-length'];
-  const length = declared === undefined ? undefined : Number(declared);
+  const { length, chunked } = bodyFraming(req.rawHeaders);
   const method = req.method ?? 'GET';
   // llhttp has already refused malformed framing (TE+CL, bad lengths) with 400.
-  const declaresBody = !(length === 0 || (length === undefined && req.headers['transfer-encoding'] === undefined));
+  const declaresBody = !(length === 0 || (length === undefined && !chunked));
   // After an upgrade node parses nothing more: there is no body stream to read.
   const noBody = !declaresBody || upgrade !== undefined;
 
