@@ -24,20 +24,95 @@ import { WebSocketFeatureImpl } from './websocket-feature.ts';
 import { isH2cUpgrade } from './h2c.ts';
 
 
-class Http1Response extends ResponseBase {
+const kResponse = Symbol('ngi.response');
+type TaggedResponse = http.ServerResponse & { [kResponse]?: Http1Response };
+
+/** 'close' of a ServerResponse: one shared listener, the exchange found through the tag. */
+function onResponseClose(this: TaggedResponse): void {
+  this[kResponse]?.transportClosed();
+}
+
+/**
+ * The response of an HTTP/1.x exchange; also the source of its request body (100-continue,
+ * trailers, limits) and the place that settles what the handler left of the request.
+ */
+class Http1Response extends ResponseBase implements BodySource {
+  readonly #req: http.IncomingMessage;
   readonly #res: http.ServerResponse;
   readonly #connection: ConnectionState;
   readonly #context: ServerContext;
+  #exchange: ExchangeImpl | undefined;
+  #body: NodeRequestBody | undefined;
+  #continueSent: boolean;
   protected readonly isHeadRequest: boolean;
   protected readonly trailersSupported: boolean;
+  readonly maxBodySize: number;
+  readonly maxBufferedBody: number;
 
-  constructor(res: http.ServerResponse, isHead: boolean, http11: boolean, connection: ConnectionState, context: ServerContext) {
+  constructor(req: http.IncomingMessage, res: http.ServerResponse, isHead: boolean, http11: boolean, expectContinue: boolean, connection: ConnectionState, context: ServerContext) {
     super();
+    this.#req = req;
     this.#res = res;
     this.isHeadRequest = isHead;
     this.trailersSupported = http11;
+    this.#continueSent = !expectContinue;
     this.#connection = connection;
     this.#context = context;
+    this.maxBodySize = context.options.limits.maxBodySize;
+    this.maxBufferedBody = context.options.limits.maxBufferedBody;
+  }
+
+  /** Ties the response to its exchange and body, and starts listening for the end. */
+  attach(exchange: ExchangeImpl, body: NodeRequestBody): void {
+    this.#exchange = exchange;
+    this.#body = body;
+    this.#connection.inFlight++;
+    (this.#res as TaggedResponse)[kResponse] = this;
+    this.#res.on('close', onResponseClose);
+  }
+
+  transportClosed(): void {
+    const connection = this.#connection;
+    connection.inFlight--;
+    this.#exchange!.transportClosed();
+    // A draining connection whose last exchange is done has nothing left to do.
+    const socket = this.#req.socket;
+    if (connection.inFlight === 0 && (this.#context.draining || connection.draining) && !socket.destroyed) socket.end();
+  }
+
+  /** RFC 9110 §10.1.1: 100 (Continue) once the application decides to read the body. */
+  onFirstRead(): void {
+    if (!this.#continueSent && this.state === 'pending') this.#res.writeContinue();
+    this.#continueSent = true;
+  }
+
+  trailers(): FlatFields {
+    const raw = this.#req.rawTrailers;
+    return raw.length ? FlatFields.fromHttp1(raw) : FlatFields.empty;
+  }
+
+  /**
+   * A body the handler left partly read would stall the next request on this connection.
+   * The rest is read and discarded to keep the connection, up to DISCARD_LIMIT bytes; past
+   * that, reading stops and the connection closes once the response is out.
+   */
+  protected override releaseRequest(): void {
+    const req = this.#req;
+    const res = this.#res;
+    if (this.#body?.finished !== false || req.readableEnded || req.destroyed) return;
+    const socket = req.socket;
+    const close = (): void => {
+      req.pause();
+      if (res.writableFinished) socket.destroySoon();
+      else res.once('finish', () => socket.destroySoon());
+    };
+    if (!res.shouldKeepAlive) return close();
+    let discarded = 0;
+    req.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > DISCARD_LIMIT) close();
+    });
+    req.resume();
   }
 
   protected get transportOpen(): boolean {
@@ -213,31 +288,13 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
   // After an upgrade node parses nothing more: there is no body stream to read.
   const noBody = !declaresBody || upgrade !== undefined;
 
-  let continueSent = !expectContinue;
-  const source: BodySource = {
-    onFirstRead() {
-      // RFC 9110 §10.1.1: 100 (Continue) once the application decides to read the body.
-      if (!continueSent && response.state === 'pending') res.writeContinue();
-      continueSent = true;
-    },
-    trailers: () => (req.rawTrailers.length ? FlatFields.fromHttp1(req.rawTrailers) : FlatFields.empty),
-    maxBodySize: limits.maxBodySize,
-    maxBufferedBody: limits.maxBufferedBody,
-  };
-  const body = new NodeRequestBody(req, length, noBody, source);
+  const response = new Http1Response(req, res, method === 'HEAD', http11, expectContinue, connection, context);
+  const body = new NodeRequestBody(req, length, noBody, response);
   const { authority, target } = toOriginForm(req.url ?? '/');
   const request = new RequestImpl(method, encrypted ? 'https' : 'http', authority, target, req.rawHeaders, false, body);
-  const response = new Http1Response(res, method === 'HEAD', http11, connection, context);
   const features = new Http1Features(response, request, http11, connection);
   const exchange = new ExchangeImpl(context, http11 ? 'http/1.1' : 'http/1.0', connection, request, response, features);
-
-  connection.inFlight++;
-  res.once('close', () => {
-    connection.inFlight--;
-    exchange.transportClosed();
-    // A draining connection whose last exchange is done has nothing left to do.
-    if (connection.inFlight === 0 && (context.draining || connection.draining) && !socket.destroyed) socket.end();
-  });
+  response.attach(exchange, body);
 
   if (length !== undefined && length > limits.maxBodySize) {
     // Refused before the application runs; the unread body makes the connection unusable.
@@ -261,30 +318,9 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
         },
       }, context.websockets, () => response.state === 'pending');
       features.websocket = feature;
-      response.isHandshake = true;
-      exchange.onHandlerSettled = (failed) => feature.handlerSettled(failed);
-      runExchange(context, exchange);
-      return;
+      response.websocket = feature;
     }
   }
-  // A body the handler left partly read would stall the next request on this connection.
-  // The rest is read and discarded to keep the connection, up to DISCARD_LIMIT bytes; past
-  // that, reading stops and the connection closes once the response is out.
-  exchange.onHandlerSettled = () => {
-    if (body.finished || req.readableEnded || req.destroyed) return;
-    const close = (): void => {
-      req.pause();
-      if (res.writableFinished) socket.destroySoon();
-      else res.once('finish', () => socket.destroySoon());
-    };
-    if (!res.shouldKeepAlive) return close();
-    let discarded = 0;
-    req.on('data', (chunk: Buffer) => {
-      discarded += chunk.length;
-      if (discarded > DISCARD_LIMIT) close();
-    });
-    req.resume();
-  };
   runExchange(context, exchange);
 }
 

@@ -26,15 +26,67 @@ const FLAG_END_STREAM = 0x1;
 const kConnection = Symbol('ngi.session-connection');
 type TrackedSession = http2.ServerHttp2Session & { [kConnection]?: ConnectionState };
 
-class Http2Response extends ResponseBase {
+const kResponse = Symbol('ngi.response');
+type TaggedStream = http2.ServerHttp2Stream & { [kResponse]?: Http2Response };
+
+/** 'close' of a stream: one shared listener, the exchange found through the tag. */
+function onStreamClose(this: TaggedStream): void {
+  this[kResponse]?.transportClosed();
+}
+
+/**
+ * The response of an HTTP/2 exchange; also the source of its request body (100-continue,
+ * trailers, limits) and the place that settles what the handler left of the request.
+ */
+class Http2Response extends ResponseBase implements BodySource {
   readonly #stream: http2.ServerHttp2Stream;
   protected readonly isHeadRequest: boolean;
   protected readonly trailersSupported = true;
+  readonly maxBodySize: number;
+  readonly maxBufferedBody: number;
+  readonly #expectContinue: boolean;
+  #rawTrailers: string[] | undefined;
+  #exchange: ExchangeImpl | undefined;
+  #onClosed: (() => void) | undefined;
 
-  constructor(stream: http2.ServerHttp2Stream, isHead: boolean) {
+  constructor(stream: http2.ServerHttp2Stream, isHead: boolean, limits?: { maxBodySize: number; maxBufferedBody: number }, expectContinue = false) {
     super();
     this.#stream = stream;
     this.isHeadRequest = isHead;
+    this.maxBodySize = limits?.maxBodySize ?? 0;
+    this.maxBufferedBody = limits?.maxBufferedBody ?? 0;
+    this.#expectContinue = expectContinue;
+  }
+
+  /** Ties the response to its exchange; `onClosed` runs when the stream closes. */
+  attach(exchange: ExchangeImpl, onClosed: () => void): void {
+    this.#exchange = exchange;
+    this.#onClosed = onClosed;
+    (this.#stream as TaggedStream)[kResponse] = this;
+    this.#stream.on('close', onStreamClose);
+  }
+
+  transportClosed(): void {
+    this.#onClosed?.();
+    this.#exchange?.transportClosed();
+  }
+
+  /** Keeps the trailer section of a request with a body (node emits it once, as an event). */
+  captureTrailers(raw: string[]): void {
+    this.#rawTrailers = raw;
+  }
+
+  /** RFC 9110 §10.1.1; node's core API never sends 100 by itself. */
+  onFirstRead(): void {
+    if (this.#expectContinue) this.sendContinue();
+  }
+
+  trailers(): FlatFields {
+    return this.#rawTrailers ? FlatFields.fromHttp2(this.#rawTrailers) : FlatFields.empty;
+  }
+
+  protected override releaseRequest(): void {
+    this.finishUnreadRequest();
   }
 
   protected get transportOpen(): boolean {
@@ -279,33 +331,20 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   const endStream = websocket || (flags & FLAG_END_STREAM) !== 0;
   const declared = headers['content-length'];
   const length = declared === undefined ? undefined : Number(declared);
-  let rawTrailers: string[] | undefined;
-  if (!endStream) {
-    stream.once('trailers', (_trailers: unknown, _flags: unknown, raw: string[]) => {
-      rawTrailers = raw;
-    });
-  }
-  let response: Http2Response;
   const expect = headers.expect?.trim().toLowerCase();
   // As node:http does on HTTP/1.1: a value holding the 100-continue token asks for a 100.
   const expectContinue = expect !== undefined && expect.split(',').some((t) => t.trim() === '100-continue');
-  const source: BodySource = {
-    onFirstRead() {
-      // RFC 9110 §10.1.1; node's core API never sends 100 by itself.
-      if (expectContinue) response.sendContinue();
-    },
-    trailers: () => (rawTrailers ? FlatFields.fromHttp2(rawTrailers) : FlatFields.empty),
-    maxBodySize: limits.maxBodySize,
-    maxBufferedBody: limits.maxBufferedBody,
-  };
-  const body = new NodeRequestBody(stream, length, endStream, source);
+  const response = new Http2Response(stream, method === 'HEAD', limits, expectContinue);
+  if (!endStream) {
+    stream.once('trailers', (_trailers: unknown, _flags: unknown, raw: string[]) => response.captureTrailers(raw));
+  }
+  const body = new NodeRequestBody(stream, length, endStream, response);
   // A request that ended with its HEADERS has an empty readable side; unless it is consumed,
   // node resets the stream with RST_STREAM(NO_ERROR) as soon as the response is written, and
   // that frame can overtake the response's END_STREAM when other streams are queued ahead.
   if (endStream && !websocket) stream.resume();
   const scheme = headers[':scheme'] === 'https' ? 'https' : 'http';
   const request = new RequestImpl(method, scheme, headers[':authority'], headers[':path'] ?? '', rawHeaders, true, body);
-  response = new Http2Response(stream, method === 'HEAD');
   const features = new Http2Features(stream, request, response, session, connection);
   const exchange = new ExchangeImpl(context, connection.encrypted ? 'h2' : 'h2c', connection, request, response, features);
   connection.inFlight++;
@@ -326,20 +365,19 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
     requestTimer.unref();
   }
 
-  stream.once('close', () => {
+  const idle = context.options.timeouts.idle;
+  response.attach(exchange, () => {
     if (requestTimer) clearTimeout(requestTimer);
     // The session's idle timer starts over when its last stream ends.
-    if (--connection.inFlight === 0 && context.options.timeouts.idle > 0 && !session.destroyed) session.setTimeout(context.options.timeouts.idle);
-    exchange.transportClosed();
+    if (--connection.inFlight === 0 && idle > 0 && !session.destroyed) session.setTimeout(idle);
   });
 
   // Checked once the stream's 'close' is wired: a refused handshake must still finish its
   // exchange (and release connection.inFlight), or shutdown waits for it until the drain timeout.
-  let websocketFeature: WebSocketFeatureImpl | undefined;
   if (websocket) {
     const check = checkHandshake('h2', 'CONNECT', request.headers);
     if (!check.ok) return refuse(context, exchange, new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
-    websocketFeature = websocketFeatureFor(context, stream, check.subprotocols, request, response, features);
+    websocketFeatureFor(context, stream, check.subprotocols, request, response, features);
   }
 
   if (length !== undefined && length > limits.maxBodySize) {
@@ -349,10 +387,6 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
     // RFC 9110 §10.1.1: an expectation the server cannot meet (node answers the same on HTTP/1.1).
     return refuse(context, exchange, new NgiError('EXPECTATION_FAILED', `unsupported expectation ${JSON.stringify(headers.expect)}`));
   }
-  exchange.onHandlerSettled = (failed) => {
-    if (websocketFeature?.socket) websocketFeature.handlerSettled(failed);
-    else response.finishUnreadRequest();
-  };
   runExchange(context, exchange);
 }
 
@@ -362,7 +396,6 @@ function noop(): void {}
 function refuse(context: ServerContext, exchange: ExchangeImpl, error: NgiError, headers?: Record<string, string>, status?: number): void {
   context.exchangeStarted(exchange);
   exchange.sendError(error, headers, status);
-  (exchange.response as Http2Response).finishUnreadRequest();
   exchange.handlerSettled();
 }
 
@@ -380,7 +413,7 @@ function websocketFeatureFor(context: ServerContext, stream: http2.ServerHttp2St
     },
   }, context.websockets, () => response.state === 'pending');
   features.websocket = feature;
-  response.isHandshake = true;
+  response.websocket = feature;
   return feature;
 }
 

@@ -6,6 +6,7 @@ import type { FieldsInit } from '../interface/fields.ts';
 import type { Chunk, Response, ResponseState, ResponseWriter, StartOptions, TrailingResponseWriter } from '../interface/exchange.ts';
 import { NgiError } from '../interface/errors.ts';
 import { checkFinalStatus, normalizeFields, statusForbidsBody } from '../core/outgoing-fields.ts';
+import type { WebSocketFeatureImpl } from './websocket-feature.ts';
 
 const RESOLVED = Promise.resolve();
 function noop(): void {}
@@ -59,13 +60,25 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
   protected abstract readonly trailersSupported: boolean;
 
   /**
-   * Set on WebSocket handshakes: only accept() may answer them with success. A 2xx sent as a
+   * Set on WebSocket handshakes. Only accept() may answer them with success: a 2xx sent as a
    * "denial" would open the tunnel on HTTP/2 (RFC 8441 §5, RFC 9113 §8.5) with nobody framing it.
    */
-  isHandshake = false;
+  websocket: WebSocketFeatureImpl | undefined;
+
+  /**
+   * The handler has settled: an accepted WebSocket is closed (1000, or 1011 when the handler
+   * failed); otherwise the protocol releases what is left of the request.
+   */
+  afterHandler(failed: boolean): void {
+    if (this.websocket?.socket) this.websocket.handlerSettled(failed);
+    else this.releaseRequest();
+  }
+
+  /** Deals with a request body the handler left unread (per protocol). */
+  protected releaseRequest(): void {}
 
   #checkDenial(status: number): void {
-    if (this.isHandshake && status < 300) {
+    if (this.websocket !== undefined && status < 300) {
       throw new NgiError('INVALID_STATUS', `a WebSocket handshake is denied with a non-2xx status (got ${status}); accept it with features.websocket.accept()`);
     }
   }
