@@ -12,16 +12,15 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Exchange } from '../../src/index.ts';
 import { startServer } from '../helpers/server.ts';
+import { flowControlBooks, startRelay, type FlowControlBooks } from '../helpers/h2-relay.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const DEFAULT_WINDOW = 65_535;
 
 /** An application that reads nothing until released, then counts the body and answers with the count. */
 function gatedCounter(): { handler: (exchange: Exchange) => Promise<void>; release: () => void; arrived: Promise<void> } {
@@ -42,110 +41,10 @@ function gatedCounter(): { handler: (exchange: Exchange) => Promise<void>; relea
   };
 }
 
-/** Incremental HTTP/2 frame reader over one direction of a connection. */
-class FrameReader {
-  #buffer: Buffer = Buffer.alloc(0);
-  #skip: number;
-
-  constructor(prefaceBytes: number, readonly onFrame: (type: number, flags: number, streamId: number, payload: Buffer) => void) {
-    this.#skip = prefaceBytes;
-  }
-
-  push(chunk: Buffer): void {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-    if (this.#skip > 0) {
-      const n = Math.min(this.#skip, this.#buffer.length);
-      this.#skip -= n;
-      this.#buffer = this.#buffer.subarray(n);
-    }
-    while (this.#skip === 0 && this.#buffer.length >= 9) {
-      const length = this.#buffer.readUIntBE(0, 3);
-      if (this.#buffer.length < 9 + length) break;
-      const type = this.#buffer[3]!;
-      const flags = this.#buffer[4]!;
-      const streamId = this.#buffer.readUInt32BE(5) & 0x7fff_ffff;
-      this.onFrame(type, flags, streamId, this.#buffer.subarray(9, 9 + length));
-      this.#buffer = this.#buffer.subarray(9 + length);
-    }
-  }
-}
-
-const FRAME_DATA = 0x0;
-const FRAME_SETTINGS = 0x4;
-const FRAME_WINDOW_UPDATE = 0x8;
-const SETTINGS_INITIAL_WINDOW_SIZE = 0x4;
-const FLAG_ACK = 0x1;
-
-/** A forwarding TCP proxy that keeps the flow-control books of the one h2 connection through it. */
-async function startTap(target: URL): Promise<{
-  url: string;
-  /** Flow-controlled DATA bytes the client sent on a stream (frame payload, padding included). */
-  dataSent(streamId: number): number;
-  /** WINDOW_UPDATE increments the server granted for a stream (0: the connection). */
-  windowGranted(streamId: number): number;
-  /** The server's SETTINGS_INITIAL_WINDOW_SIZE (65,535 unless it announced another). */
-  initialWindow(): number;
-  /** The client's send window for a stream, as the frames that crossed the wire define it. */
-  sendWindow(streamId: number): number;
-  close(): Promise<void>;
-}> {
-  const dataSent = new Map<number, number>();
-  const granted = new Map<number, number>();
-  let initialWindow = DEFAULT_WINDOW;
-  const sockets = new Set<net.Socket>();
-  const add = (map: Map<number, number>, key: number, n: number): void => {
-    map.set(key, (map.get(key) ?? 0) + n);
-  };
-  const proxy = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    sockets.add(client).add(upstream);
-    const toServer = new FrameReader(24, (type, _flags, streamId, payload) => {
-      if (type === FRAME_DATA) add(dataSent, streamId, payload.length);
-    });
-    const toClient = new FrameReader(0, (type, flags, streamId, payload) => {
-      if (type === FRAME_SETTINGS && (flags & FLAG_ACK) === 0) {
-        for (let at = 0; at + 6 <= payload.length; at += 6) {
-          if (payload.readUInt16BE(at) === SETTINGS_INITIAL_WINDOW_SIZE) initialWindow = payload.readUInt32BE(at + 2);
-        }
-      } else if (type === FRAME_WINDOW_UPDATE) {
-        add(granted, streamId, payload.readUInt32BE(0) & 0x7fff_ffff);
-      }
-    });
-    client.on('data', (chunk: Buffer) => {
-      toServer.push(chunk);
-      if (!upstream.write(chunk)) client.pause();
-    });
-    upstream.on('drain', () => client.resume());
-    upstream.on('data', (chunk: Buffer) => {
-      toClient.push(chunk);
-      if (!client.write(chunk)) upstream.pause();
-    });
-    client.on('drain', () => upstream.resume());
-    const teardown = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const s of [client, upstream]) {
-      s.on('error', teardown);
-      s.on('close', teardown);
-      s.on('close', () => sockets.delete(s));
-    }
-  });
-  proxy.listen(0, '127.0.0.1');
-  await once(proxy, 'listening');
-  const { port } = proxy.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    dataSent: (id) => dataSent.get(id) ?? 0,
-    windowGranted: (id) => granted.get(id) ?? 0,
-    initialWindow: () => initialWindow,
-    sendWindow: (id) => initialWindow + (granted.get(id) ?? 0) - (dataSent.get(id) ?? 0),
-    async close() {
-      for (const s of sockets) s.destroy();
-      proxy.close();
-      await once(proxy, 'close');
-    },
-  };
+/** The flow-control books of the one h2 connection through a recording relay. */
+async function startTap(target: URL): Promise<FlowControlBooks & { url: string; close(): Promise<void> }> {
+  const relay = await startRelay(target.href);
+  return { url: relay.url, ...flowControlBooks(relay), close: () => relay.close() };
 }
 
 describe('request-body flow control', { timeout: 60_000 }, () => {

@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Agent, request as undiciRequest } from 'undici';
@@ -27,6 +27,7 @@ import webpush from '../../examples/webpush/app.ts';
 import { startServer, testCertificate, withServer } from '../helpers/server.ts';
 import { run } from '../helpers/run.ts';
 import { delay, deferred, RawClient, within } from '../helpers/raw.ts';
+import { FrameReader, startRelay, type Frame } from '../helpers/h2-relay.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -46,97 +47,6 @@ const PRIORITY_UPDATE = 0x10;
 const FLAG_END_STREAM = 0x1;
 const FLAG_ACK = 0x1;
 const FLAG_PADDED = 0x8;
-
-interface Frame {
-  /** c2s: client to server. */
-  readonly dir: 'c2s' | 's2c';
-  readonly type: number;
-  readonly flags: number;
-  readonly streamId: number;
-  readonly payload: Buffer;
-  /** ms since the relay started. */
-  readonly at: number;
-}
-
-/** Incremental frame reader over one direction of a connection. */
-class FrameReader {
-  #buffer: Buffer = Buffer.alloc(0);
-  #skip: number;
-
-  constructor(prefaceBytes: number, readonly onFrame: (type: number, flags: number, streamId: number, payload: Buffer) => void) {
-    this.#skip = prefaceBytes;
-  }
-
-  push(chunk: Buffer): void {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-    if (this.#skip > 0) {
-      const n = Math.min(this.#skip, this.#buffer.length);
-      this.#skip -= n;
-      this.#buffer = this.#buffer.subarray(n);
-    }
-    while (this.#skip === 0 && this.#buffer.length >= 9) {
-      const length = this.#buffer.readUIntBE(0, 3);
-      if (this.#buffer.length < 9 + length) break;
-      this.onFrame(this.#buffer[3]!, this.#buffer[4]!, this.#buffer.readUInt32BE(5) & 0x7fff_ffff, Buffer.from(this.#buffer.subarray(9, 9 + length)));
-      this.#buffer = this.#buffer.subarray(9 + length);
-    }
-  }
-}
-
-interface Relay {
-  readonly url: string;
-  readonly frames: Frame[];
-  /** DATA payload bytes (padding included) in one direction on a stream. */
-  dataBytes(dir: Frame['dir'], streamId: number): number;
-  close(): Promise<void>;
-}
-
-/** A forwarding proxy that records every HTTP/2 frame of the (cleartext) connections through it. */
-async function startRelay(target: string): Promise<Relay> {
-  const { port, hostname } = new URL(target);
-  const frames: Frame[] = [];
-  const sockets = new Set<net.Socket>();
-  const t0 = performance.now();
-  const proxy = net.createServer((client) => {
-    const upstream = net.connect(Number(port), hostname);
-    sockets.add(client).add(upstream);
-    const record = (dir: Frame['dir']) => (type: number, flags: number, streamId: number, payload: Buffer) =>
-      frames.push({ dir, type, flags, streamId, payload, at: performance.now() - t0 });
-    const toServer = new FrameReader(HTTP2_PREFACE.length, record('c2s'));
-    const toClient = new FrameReader(0, record('s2c'));
-    client.on('data', (chunk: Buffer) => {
-      toServer.push(chunk);
-      if (!upstream.write(chunk)) client.pause();
-    });
-    upstream.on('drain', () => client.resume());
-    upstream.on('data', (chunk: Buffer) => {
-      toClient.push(chunk);
-      if (!client.write(chunk)) upstream.pause();
-    });
-    client.on('drain', () => upstream.resume());
-    const teardown = (): void => {
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const s of [client, upstream]) {
-      s.on('error', teardown);
-      s.on('close', teardown);
-      s.on('close', () => sockets.delete(s));
-    }
-  });
-  proxy.listen(0, '127.0.0.1');
-  await once(proxy, 'listening');
-  return {
-    url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
-    frames,
-    dataBytes: (dir, id) => frames.filter((f) => f.dir === dir && f.type === DATA && f.streamId === id).reduce((n, f) => n + f.payload.length, 0),
-    async close() {
-      for (const s of sockets) s.destroy();
-      proxy.close();
-      await once(proxy, 'close');
-    },
-  };
-}
 
 const goawayLastStreamId = (f: Frame): number => f.payload.readUInt32BE(0) & 0x7fff_ffff;
 
