@@ -64,6 +64,21 @@ export interface PriorityFeature {
   readonly urgency: number;
   /** RFC 9218 incremental flag; default false. */
   readonly incremental: boolean;
+  /**
+   * The stream's RFC 7540 §5.3 priority (deprecated by RFC 9113 §5.3.2), as last signalled by
+   * the client in HEADERS or PRIORITY frames. Present only where the host can report it: in the
+   * reference server, HTTP/2 with the `priorities: 'rfc7540'` option on Node lines whose
+   * node:http2 still reports these signals (Node 20).
+   */
+  readonly rfc7540?: Rfc7540Priority | undefined;
+}
+
+export interface Rfc7540Priority {
+  /** 1 to 256; 16 when the client signalled none. */
+  readonly weight: number;
+  /** The stream this one depends on; 0 is the root. */
+  readonly parent: number;
+  readonly exclusive: boolean;
 }
 
 export interface PushRequest {

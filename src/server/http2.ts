@@ -5,7 +5,7 @@
  */
 import http2 from 'node:http2';
 import type { Chunk } from '../interface/exchange.ts';
-import type { EarlyHintsFeature, Features, FlowControlFeature, Http2Feature, Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
+import type { EarlyHintsFeature, Features, FlowControlFeature, Http2Feature, Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest, ResponseTrailersFeature, Rfc7540Priority, WebSocketFeature } from '../interface/features.ts';
 import { parsePriority } from '../core/priority.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
@@ -22,6 +22,8 @@ import { WebSocketFeatureImpl } from './websocket-feature.ts';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = http2.constants;
 const FLAG_END_STREAM = 0x1;
+/** node:http2 stopped reporting RFC 7540 priority signals in 22.x (DEP0194); Node 20 still does. */
+const REPORTS_RFC7540 = Number(process.versions.node.split('.')[0]) < 22;
 
 const kConnection = Symbol('ngi.session-connection');
 type TrackedSession = http2.ServerHttp2Session & { [kConnection]?: ConnectionState };
@@ -282,7 +284,22 @@ class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeat
   }
 
   get priority(): PriorityFeature {
-    return (this.#priority ??= parsePriority(this.#request.headers.get('priority')));
+    if (this.#priority === undefined) {
+      const signal = parsePriority(this.#request.headers.get('priority'));
+      this.#priority = this.#rfc7540 ? { ...signal, rfc7540: this.#rfc7540 } : signal;
+    }
+    return this.#priority;
+  }
+
+  #rfc7540: Rfc7540Priority | undefined;
+
+  /** Follows the client's RFC 7540 signals for this stream (Node 20 reports them). */
+  trackRfc7540(stream: http2.ServerHttp2Stream): void {
+    this.#rfc7540 = { weight: stream.state.weight ?? 16, parent: 0, exclusive: false };
+    stream.on('priority', (_id: number, parent: number, weight: number, exclusive: boolean) => {
+      this.#rfc7540 = { weight, parent, exclusive };
+      if (this.#priority) this.#priority = { ...this.#priority, rfc7540: this.#rfc7540 };
+    });
   }
 
   send(fields: FieldsInit): Promise<void> {
@@ -349,6 +366,7 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   const scheme = headers[':scheme'] === 'https' ? 'https' : 'http';
   const request = new RequestImpl(method, scheme, headers[':authority'], headers[':path'] ?? '', rawHeaders, true, body);
   const features = new Http2Features(stream, request, response, session, connection);
+  if (REPORTS_RFC7540 && context.options.priorities === 'rfc7540') features.trackRfc7540(stream);
   const exchange = new ExchangeImpl(context, connection.encrypted ? 'h2' : 'h2c', connection, request, response, features);
   connection.inFlight++;
   let requestTimer: NodeJS.Timeout | undefined;
@@ -437,7 +455,13 @@ export function createHttp2Server(context: ServerContext): Http2Glue {
     // SETTINGS_NO_RFC7540_PRIORITIES = 1 (RFC 9218 §2.1): nghttp2 then schedules DATA by
     // the RFC 9218 urgency and incremental flag of each stream (node 20 otherwise uses RFC 7540
     // round robin); node has no setting name for it, hence the custom id 9.
-    settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderSize, enableConnectProtocol: true, customSettings: { 9: 1 }, initialWindowSize: limits.streamWindow },
+    settings: {
+      maxConcurrentStreams: limits.maxConcurrentStreams,
+      maxHeaderListSize: limits.maxHeaderSize,
+      enableConnectProtocol: true,
+      initialWindowSize: limits.streamWindow,
+      ...(context.options.priorities === 'rfc9218' ? { customSettings: { 9: 1 } } : {}),
+    },
     maxSessionMemory: limits.maxSessionMemory,
   });
   server.on('session', (session: TrackedSession) => {

@@ -75,6 +75,14 @@ export interface ServeOptions {
   debug?: boolean;
   /** Where log lines go. Default: process.stderr. */
   log?: (line: string) => void;
+  /**
+   * HTTP/2 prioritization. 'rfc9218' (default): SETTINGS_NO_RFC7540_PRIORITIES=1 is advertised
+   * and nghttp2 schedules responses by RFC 9218 urgency. 'rfc7540': the setting is not sent, so
+   * a Node 20 server keeps and reports clients' RFC 7540 signals (features.priority.rfc7540), at
+   * the price of urgency scheduling on Node 20 (later lines schedule by urgency either way and
+   * report no RFC 7540 signals).
+   */
+  priorities?: 'rfc9218' | 'rfc7540';
   /** Install SIGINT/SIGTERM handlers that close the server gracefully. Default false. */
   handleSignals?: boolean;
 }
@@ -86,6 +94,7 @@ export interface ResolvedOptions {
   limits: Limits;
   timeouts: Timeouts;
   websocket: WebSocketOptions;
+  priorities: 'rfc9218' | 'rfc7540';
   accessLog: boolean;
   debug: boolean;
   log: (line: string) => void;
@@ -157,6 +166,7 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     limits,
     timeouts,
     websocket: { ...websocketNumbers, perMessageDeflate: perMessageDeflate === true },
+    priorities: options.priorities === 'rfc7540' ? 'rfc7540' : 'rfc9218',
     accessLog: options.accessLog ?? true,
     debug: options.debug ?? false,
     log: options.log ?? writeStderr,
