@@ -61,7 +61,9 @@ from ${escapeHtml(info.client.address)}.</p>
 <ul>
 <li><a href="/info">/info</a>: this as JSON</li>
 <li><a href="/ws">/ws</a>: a WebSocket chat that shows which transport your browser used</li>
-<li><code>curl --http2-prior-knowledge --data-binary @file ${escapeHtml(info.scheme)}://${escapeHtml(info.authority)}/echo</code>: streams the body back</li>
+<li><code>curl --http2-prior-knowledge --data-binary @file ${escapeHtml(info.scheme)}://${escapeHtml(info.authority)}/echo</code>: streams the body back
+(<code>/echo?rate=65536</code> reads it at 64 KiB/s, through flow control)</li>
+<li><code>curl -v ${escapeHtml(info.scheme)}://${escapeHtml(info.authority)}/</code>: a 103 Early Hints before this page</li>
 </ul>
 </body></html>
 `;
@@ -69,6 +71,9 @@ from ${escapeHtml(info.client.address)}.</p>
 
 async function echo(exchange: Exchange): Promise<void> {
   const { request, response, features } = exchange;
+  // /echo?rate=65536 reads the upload at 64 KiB/s: the client is held back by the protocol.
+  const rate = Number(new URLSearchParams(request.query).get('rate'));
+  if (rate > 0) features.flowControl?.setUploadRate(rate);
   const contentType = request.headers.get('content-type') ?? 'application/octet-stream';
   const trailers = features.responseTrailers?.acceptedByClient === true;
   const headers = { 'content-type': contentType };
@@ -119,6 +124,8 @@ export default defineApp<ChatState>({
       case '/ws':
         return chat(exchange);
       case '/':
+        // 103 Early Hints where the protocol has them: the page's data can start loading early.
+        await exchange.features.earlyHints?.send({ link: '</info>; rel=preload; as=fetch; crossorigin' });
         return response.send(200, { 'content-type': 'text/html; charset=utf-8' }, page(exchange));
       case '/info':
         return response.send(200, { 'content-type': 'application/json' }, JSON.stringify(describe(exchange), null, 2) + '\n');
