@@ -10,7 +10,7 @@ import type { Exchange } from '../../src/interface/exchange.ts';
 import { NgiError } from '../../src/interface/errors.ts';
 import { withServer } from '../helpers/server.ts';
 import { run } from '../helpers/run.ts';
-import { RawClient, delay, deferred, parseResponses, within } from '../helpers/raw.ts';
+import { RawClient, delay, parseResponses, within } from '../helpers/raw.ts';
 
 const portOf = (url: string): number => Number(new URL(url).port);
 
