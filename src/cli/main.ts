@@ -11,6 +11,7 @@ import { NgiError } from '../interface/errors.ts';
 import { serve } from '../server/serve.ts';
 import type { ServeOptions } from '../server/options.ts';
 import { createSelfSignedCertificate } from '../tls/self-signed.ts';
+import { isWorker, leaveCluster, runPrimary } from './workers.ts';
 
 const USAGE = `Usage: ngi serve <module> [options]
 
@@ -24,6 +25,7 @@ Options:
   --key <file>            TLS private key (PEM), with --cert
   --self-signed           TLS with a fresh self-signed certificate for localhost
   --drain-timeout <ms>    how long shutdown waits for in-flight requests (default 30000)
+  --workers <n>           serve from n processes sharing the port (node:cluster; default 1)
   --quiet                 no access log
   --debug                 error details in 500 responses
   -h, --help              this text
@@ -62,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
         key: { type: 'string' },
         'self-signed': { type: 'boolean' },
         'drain-timeout': { type: 'string' },
+        workers: { type: 'string' },
         quiet: { type: 'boolean' },
         debug: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -77,6 +80,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (positionals[0] !== 'serve' || positionals.length !== 2) return fail(`expected 'serve <module>'\n\n${USAGE}`);
   const modulePath = positionals[1]!;
+
+  if (values.workers !== undefined && !/^[1-9]\d*$/.test(values.workers)) return fail('--workers must be a whole number >= 1');
+  const workers = Number(values.workers ?? 1);
+  if (workers > 1 && !isWorker()) return runPrimary(workers);
 
   const options: ServeOptions = { handleSignals: true, accessLog: !values.quiet, debug: values.debug ?? false };
   if (values.host !== undefined) options.host = values.host;
@@ -104,13 +111,16 @@ export async function main(argv: string[]): Promise<number> {
     const app = await loadApp(modulePath);
     const server = await serve(app, options);
     const protocols = options.tls ? 'h2, http/1.1' : 'http/1.1, h2c';
-    process.stderr.write(`ngi: serving ${modulePath} on ${server.url} (${protocols})\n`);
+    const who = isWorker() ? ` [worker ${process.pid}]` : '';
+    process.stderr.write(`ngi: serving ${modulePath} on ${server.url} (${protocols})${who}\n`);
     await server.closed;
     process.stderr.write('ngi: stopped\n');
+    leaveCluster();
     return 0;
   } catch (error) {
     if (error instanceof NgiError) {
       process.stderr.write(`ngi: ${error.code}: ${error.message}\n`);
+      leaveCluster();
       const cause = error.cause;
       if (options.debug && cause instanceof Error && cause.stack) process.stderr.write(cause.stack + '\n');
       return 1;
