@@ -107,10 +107,18 @@ export class FlatFields implements Fields {
   }
 }
 
+/**
+ * Whether a comma-separated list field value (RFC 9110 §5.6.1) holds `token`, compared
+ * case-insensitively, parameters after ';' ignored. `token` must be lowercase.
+ */
+export function hasToken(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  for (const part of value.split(',')) if (part.split(';')[0]!.trim().toLowerCase() === token) return true;
+  return false;
+}
+
 /** Whether the client announced it accepts trailers: `TE: trailers` (RFC 9110 §10.1.4). */
 export function acceptsTrailers(fields: Fields): boolean {
-  for (const value of fields.getAll('te')) {
-    for (const part of value.split(',')) if (part.split(';')[0]!.trim().toLowerCase() === 'trailers') return true;
-  }
+  for (const value of fields.getAll('te')) if (hasToken(value, 'trailers')) return true;
   return false;
 }

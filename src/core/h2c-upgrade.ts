@@ -8,6 +8,7 @@
  * ACK it never asked for.
  */
 import { HTTP2_PREFACE } from './preface.ts';
+import { hasToken } from './fields.ts';
 
 const FRAME_HEADER = 9;
 const TYPE_DATA = 0x0;
@@ -79,7 +80,7 @@ export function stream1Frames(request: UpgradedRequest): Buffer {
     if (DROPPED.has(name)) continue;
     // RFC 9113 §8.2.2: TE may be sent only as "trailers".
     if (name === 'te') {
-      if (fields[i + 1]!.split(',').some((t) => t.trim().toLowerCase() === 'trailers')) block.push(hpackLiteral('te', 'trailers'));
+      if (hasToken(fields[i + 1], 'trailers')) block.push(hpackLiteral('te', 'trailers'));
       continue;
     }
     block.push(hpackLiteral(name, fields[i + 1]!));

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Fields } from '../interface/fields.ts';
+import { hasToken } from './fields.ts';
 
 /** RFC 6455 §1.3: the GUID appended to the key before hashing. */
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -21,9 +22,6 @@ export type HandshakeCheck =
   | { ok: true; key: string | undefined; subprotocols: string[] }
   | { ok: false; status: number; message: string; headers?: Record<string, string> };
 
-function hasToken(value: string | undefined, token: string): boolean {
-  return value !== undefined && value.split(',').some((part) => part.trim().toLowerCase() === token);
-}
 
 /** Sec-WebSocket-Protocol: the client's offer, in order, duplicates removed. */
 export function parseSubprotocols(fields: Fields): string[] | undefined {

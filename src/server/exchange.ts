@@ -79,6 +79,16 @@ export class ExchangeImpl implements Exchange<unknown> {
     if (--this.#pendingParts === 0) this.#context.exchangeFinished(this);
   }
 
+  /**
+   * Answers a request the server refuses before the application runs (413, 417, a bad
+   * WebSocket handshake, ...): the exchange is started, answered and settled at once.
+   */
+  refuse(error: NgiError, headers?: Readonly<Record<string, string>>, status?: number): void {
+    this.#context.exchangeStarted(this);
+    this.sendError(error, headers, status);
+    this.handlerSettled();
+  }
+
   /** Answers an error before the response has started. */
   sendError(error: unknown, headers?: Readonly<Record<string, string>>, statusOverride?: number): void {
     const status = statusOverride ?? (error instanceof NgiError ? error.status : 500);

@@ -9,6 +9,7 @@ import type http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { MAX_UPGRADE_BODY, spliceStream1, stream1Frames } from '../core/h2c-upgrade.ts';
 import { toOriginForm } from '../core/request-target.ts';
+import { hasToken } from '../core/fields.ts';
 import { connectionOf } from './connection.ts';
 
 function refuse(socket: Socket, status: string, message: string): void {
@@ -21,7 +22,7 @@ function refuse(socket: Socket, status: string, message: string): void {
 export function isH2cUpgrade(req: http.IncomingMessage): boolean {
   const upgrade = req.headers.upgrade;
   const settings = req.headersDistinct['http2-settings'];
-  return upgrade !== undefined && upgrade.split(',').some((t) => t.trim().toLowerCase() === 'h2c') && settings !== undefined && settings.length === 1;
+  return hasToken(upgrade, 'h2c') && settings !== undefined && settings.length === 1;
 }
 
 export function upgradeToHttp2(h2: http2.Http2Server, req: http.IncomingMessage, socket: Socket, head: Buffer, timeoutMs: number): void {

@@ -10,7 +10,7 @@ import type { EarlyHintsFeature, Features, FlowControlFeature, PriorityFeature, 
 import { parsePriority } from '../core/priority.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
-import { acceptsTrailers, FlatFields } from '../core/fields.ts';
+import { acceptsTrailers, FlatFields, hasToken } from '../core/fields.ts';
 import { toOriginForm } from '../core/request-target.ts';
 import { normalizeFields } from '../core/outgoing-fields.ts';
 import { connectionOf, type ConnectionState } from './connection.ts';
@@ -19,6 +19,7 @@ import { ExchangeImpl, runExchange } from './exchange.ts';
 import { NodeRequestBody, type BodySource } from './request-body.ts';
 import { RequestImpl } from './request.ts';
 import { ResponseBase, type HeadOptions } from './response.ts';
+import { noop } from './promises.ts';
 import { acceptKey, checkHandshake } from '../core/websocket-handshake.ts';
 import { WebSocketFeatureImpl } from './websocket-feature.ts';
 import { isH2cUpgrade } from './h2c.ts';
@@ -228,9 +229,6 @@ interface UpgradeInfo {
   readonly websocket: boolean;
 }
 
-function hasToken(value: string | undefined, token: string): boolean {
-  return value !== undefined && value.split(',').some((part) => part.trim().toLowerCase() === token);
-}
 
 /**
  * Every request with `Connection: upgrade` arrives here (node has no per-request choice on
@@ -254,7 +252,6 @@ function onUpgrade(context: ServerContext, req: http.IncomingMessage, socket: So
   onRequest(context, req, res, false, { head, websocket });
 }
 
-function noop(): void {}
 
 /**
  * Content-Length and Transfer-Encoding from the raw header lines. Reading `req.headers`
@@ -298,15 +295,15 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
 
   if (length !== undefined && length > limits.maxBodySize) {
     // Refused before the application runs; the unread body makes the connection unusable.
-    return refuse(context, exchange, res, new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
+    return exchange.refuse(new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
   }
   if (upgrade !== undefined) {
     if (declaresBody) {
-      return refuse(context, exchange, res, new NgiError('FEATURE_UNAVAILABLE', `Upgrade: ${req.headers.upgrade ?? ''} with a request body is not supported`), undefined, 501 /* Not Implemented */);
+      return exchange.refuse(new NgiError('FEATURE_UNAVAILABLE', `Upgrade: ${req.headers.upgrade ?? ''} with a request body is not supported`), undefined, 501 /* Not Implemented */);
     }
     if (upgrade.websocket) {
       const check = checkHandshake('http/1.1', method, request.headers);
-      if (!check.ok) return refuse(context, exchange, res, new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
+      if (!check.ok) return exchange.refuse(new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
       const feature = new WebSocketFeatureImpl('http/1.1', check.subprotocols, request.headers, context.options.websocket, {
         accept(status, flat) {
           // RFC 6455 §4.2.2: 101 with Sec-WebSocket-Accept; the socket then carries frames.
@@ -322,14 +319,6 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
     }
   }
   runExchange(context, exchange);
-}
-
-/** Answers a request the server refuses before the application runs. */
-function refuse(context: ServerContext, exchange: ExchangeImpl, res: http.ServerResponse, error: NgiError, headers?: Record<string, string>, status?: number): void {
-  res.shouldKeepAlive = false;
-  context.exchangeStarted(exchange);
-  exchange.sendError(error, headers, status);
-  exchange.handlerSettled();
 }
 
 export function createHttp1Server(context: ServerContext): http.Server {

@@ -9,7 +9,7 @@ import type { EarlyHintsFeature, Features, FlowControlFeature, Http2Feature, Htt
 import { parsePriority } from '../core/priority.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
-import { acceptsTrailers, FlatFields } from '../core/fields.ts';
+import { acceptsTrailers, FlatFields, hasToken } from '../core/fields.ts';
 import { normalizeFields, toHttp2Headers } from '../core/outgoing-fields.ts';
 import { taggedConnection, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
@@ -17,6 +17,7 @@ import { ExchangeImpl, runExchange } from './exchange.ts';
 import { NodeRequestBody, type BodySource } from './request-body.ts';
 import { RequestImpl } from './request.ts';
 import { ResponseBase, type HeadOptions } from './response.ts';
+import { noop } from './promises.ts';
 import { checkHandshake } from '../core/websocket-handshake.ts';
 import { WebSocketFeatureImpl } from './websocket-feature.ts';
 
@@ -221,15 +222,11 @@ class Http2Push implements PushFeature {
         parent.pushStream(headers, (error, pushed) => {
           if (error) return refused(error);
           pushed.on('error', noop);
-          const body = new NodeRequestBody(pushed, 0, true, {
-            onFirstRead: noop,
-            trailers: () => FlatFields.empty,
-            maxBodySize: 0,
-            maxBufferedBody: 0,
-          });
+          // A promised request has no body: its response serves as the (empty) body's source.
+          const response = new Http2Response(pushed, method === 'HEAD');
+          const body = new NodeRequestBody(pushed, 0, true, response);
           const raw = [':method', method, ':path', init.path, ':scheme', scheme, ':authority', authority, ...flat];
-          const request = new RequestImpl(method, scheme, authority, init.path, raw, true, body);
-          resolve({ request, response: new Http2Response(pushed, method === 'HEAD') });
+          resolve({ request: new RequestImpl(method, scheme, authority, init.path, raw, true, body), response });
         });
       } catch (error) {
         refused(error);
@@ -246,7 +243,6 @@ class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeat
   readonly #request: RequestImpl;
   readonly #response: Http2Response;
   readonly #session: http2.ServerHttp2Session;
-  readonly #te: () => boolean;
   readonly streamId: number;
   readonly drain: ConnectionState;
 
@@ -257,7 +253,6 @@ class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeat
     this.#session = session;
     this.streamId = stream.id ?? 0;
     this.drain = connection;
-    this.#te = () => acceptsTrailers(request.headers);
   }
 
   /** Present while the peer allows pushes (SETTINGS_ENABLE_PUSH) and this stream can carry them. */
@@ -307,7 +302,7 @@ class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeat
   }
 
   get acceptedByClient(): boolean {
-    return this.#te();
+    return acceptsTrailers(this.#request.headers);
   }
 
   get peerSettings(): Http2PeerSettings {
@@ -348,9 +343,9 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   const endStream = websocket || (flags & FLAG_END_STREAM) !== 0;
   const declared = headers['content-length'];
   const length = declared === undefined ? undefined : Number(declared);
-  const expect = headers.expect?.trim().toLowerCase();
+  const expect = headers.expect;
   // As node:http does on HTTP/1.1: a value holding the 100-continue token asks for a 100.
-  const expectContinue = expect !== undefined && expect.split(',').some((t) => t.trim() === '100-continue');
+  const expectContinue = hasToken(expect, '100-continue');
   const response = new Http2Response(stream, method === 'HEAD', limits, expectContinue);
   if (!endStream) {
     stream.once('trailers', (_trailers: unknown, _flags: unknown, raw: string[]) => response.captureTrailers(raw));
@@ -397,28 +392,20 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   // exchange (and release connection.inFlight), or shutdown waits for it until the drain timeout.
   if (websocket) {
     const check = checkHandshake('h2', 'CONNECT', request.headers);
-    if (!check.ok) return refuse(context, exchange, new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
+    if (!check.ok) return exchange.refuse(new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
     websocketFeatureFor(context, stream, check.subprotocols, request, response, features);
   }
 
   if (length !== undefined && length > limits.maxBodySize) {
-    return refuse(context, exchange, new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
+    return exchange.refuse(new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
   }
   if (expect !== undefined && !expectContinue) {
     // RFC 9110 §10.1.1: an expectation the server cannot meet (node answers the same on HTTP/1.1).
-    return refuse(context, exchange, new NgiError('EXPECTATION_FAILED', `unsupported expectation ${JSON.stringify(headers.expect)}`));
+    return exchange.refuse(new NgiError('EXPECTATION_FAILED', `unsupported expectation ${JSON.stringify(headers.expect)}`));
   }
   runExchange(context, exchange);
 }
 
-function noop(): void {}
-
-/** Answers a request the server refuses before the application runs, and stops its upload. */
-function refuse(context: ServerContext, exchange: ExchangeImpl, error: NgiError, headers?: Record<string, string>, status?: number): void {
-  context.exchangeStarted(exchange);
-  exchange.sendError(error, headers, status);
-  exchange.handlerSettled();
-}
 
 /**
  * features.websocket for an RFC 8441 stream: the handshake is checked first (a bad one is

@@ -7,20 +7,7 @@ import type { Chunk, Response, ResponseState, ResponseWriter, StartOptions, Trai
 import { NgiError } from '../interface/errors.ts';
 import { checkFinalStatus, normalizeFields, statusForbidsBody } from '../core/outgoing-fields.ts';
 import type { WebSocketFeatureImpl } from './websocket-feature.ts';
-
-const RESOLVED = Promise.resolve();
-function noop(): void {}
-
-/**
- * A rejected promise already marked as handled: an application that fires writes without
- * awaiting them must not crash the whole server (unhandled rejection) when a client goes.
- * Awaiting it still throws.
- */
-function rejected(error: unknown): Promise<never> {
-  const promise = Promise.reject(error);
-  promise.catch(noop);
-  return promise;
-}
+import { noop, rejected, RESOLVED } from './promises.ts';
 
 function dropField(flat: string[], name: string): void {
   for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i] === name) flat.splice(i, 2);

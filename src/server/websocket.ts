@@ -8,6 +8,7 @@ import * as wsModule from 'ws';
 import type { WebSocket, WebSocketCloseInfo, WebSocketMessage } from '../interface/features.ts';
 import type { Fields } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
+import { noop, rejected } from './promises.ts';
 
 export interface WebSocketLimits {
   /** Largest message after decompression, bytes: the peer gets close 1009. */
@@ -33,14 +34,6 @@ interface WsExtras {
 const { PerMessageDeflate, extension } = wsModule as unknown as WsExtras;
 const WsWebSocket = wsModule.WebSocket;
 type WsWebSocket = wsModule.WebSocket;
-
-function noop(): void {}
-
-function rejected(error: unknown): Promise<never> {
-  const promise = Promise.reject(error);
-  promise.catch(noop);
-  return promise;
-}
 
 /**
  * RFC 7692 negotiation, done here for both transports (ws does it only in its own HTTP/1.1
