@@ -15,6 +15,9 @@ export function testCertificate(): { cert: string; key: string } {
   return (cert ??= createSelfSignedCertificate());
 }
 
+/** The port of a server URL. */
+export const portOf = (url: string): number => Number(new URL(url).port);
+
 /** serve() on 127.0.0.1, port 0, no access log unless asked. */
 export function startServer<S>(app: AppExport<S>, options: ServeOptions = {}): Promise<ServerHandle> {
   return serve(app, { host: '127.0.0.1', port: 0, accessLog: false, ...options });

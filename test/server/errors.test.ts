@@ -11,10 +11,9 @@ import { Agent, request as undiciRequest } from 'undici';
 import type { Exchange } from '../../src/interface/exchange.ts';
 import { NgiError, isNgiError } from '../../src/interface/errors.ts';
 import type { ServeOptions } from '../../src/server/options.ts';
-import { withServer } from '../helpers/server.ts';
+import { withServer, portOf } from '../helpers/server.ts';
 import { RawClient, delay, deferred, parseResponses, within } from '../helpers/raw.ts';
 
-const portOf = (url: string): number => Number(new URL(url).port);
 /** The server's error log, kept out of the test output. */
 const logs: string[] = [];
 const quiet: ServeOptions = { log: (line) => logs.push(line) };

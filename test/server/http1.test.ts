@@ -8,11 +8,10 @@ import http from 'node:http';
 import { Agent, request as undiciRequest } from 'undici';
 import type { Exchange } from '../../src/interface/exchange.ts';
 import { NgiError } from '../../src/interface/errors.ts';
-import { withServer } from '../helpers/server.ts';
+import { withServer, portOf } from '../helpers/server.ts';
 import { run } from '../helpers/run.ts';
 import { RawClient, delay, parseResponses, within } from '../helpers/raw.ts';
 
-const portOf = (url: string): number => Number(new URL(url).port);
 
 interface Echo {
   protocol: string;

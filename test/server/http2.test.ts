@@ -10,11 +10,10 @@ import { Agent, request as undiciRequest } from 'undici';
 import type { Exchange } from '../../src/interface/exchange.ts';
 import type { Http2PeerSettings } from '../../src/interface/features.ts';
 import type { TlsInfo } from '../../src/interface/connection.ts';
-import { testCertificate, withServer } from '../helpers/server.ts';
+import { testCertificate, withServer, portOf } from '../helpers/server.ts';
 import { run } from '../helpers/run.ts';
 import { delay, deferred, parseResponses, within } from '../helpers/raw.ts';
 
-const portOf = (url: string): number => Number(new URL(url).port);
 
 interface Echo {
   protocol: string;

@@ -16,11 +16,10 @@ import type { Exchange } from '../../src/interface/exchange.ts';
 import type { Fields } from '../../src/interface/fields.ts';
 import { isNgiError } from '../../src/interface/errors.ts';
 import type { ServeOptions } from '../../src/server/options.ts';
-import { testCertificate, withServer } from '../helpers/server.ts';
+import { testCertificate, withServer, portOf } from '../helpers/server.ts';
 import { run } from '../helpers/run.ts';
 import { RawClient, delay, deferred, within } from '../helpers/raw.ts';
 
-const portOf = (url: string): number => Number(new URL(url).port);
 /** The server's error log, kept out of the test output. */
 const logs: string[] = [];
 const quiet: ServeOptions = { log: (line) => logs.push(line) };

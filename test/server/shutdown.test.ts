@@ -12,14 +12,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { defineApp, NgiError, type Exchange } from '../../src/index.ts';
 import { run } from '../helpers/run.ts';
-import { NGI_BIN, startCli, startServer, type CliServer } from '../helpers/server.ts';
+import { NGI_BIN, startCli, startServer, type CliServer, portOf } from '../helpers/server.ts';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 const SLOW_APP = fixture('slow.ts');
 const STARTUP_FAILS = fixture('startup-fails.ts');
 const NO_APP = fixture('no-app.ts');
 
-const portOf = (url: string): number => Number(new URL(url).port);
 
 /** Rejects after `ms` with `what` in the message, so nothing in these tests can hang. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

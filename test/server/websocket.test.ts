@@ -14,12 +14,11 @@ import type { Exchange } from '../../src/interface/exchange.ts';
 import type { WebSocket as NgiWebSocket } from '../../src/interface/features.ts';
 import type { ServerHandle } from '../../src/server/serve.ts';
 import type { ServeOptions } from '../../src/server/options.ts';
-import { startServer, testCertificate } from '../helpers/server.ts';
+import { startServer, testCertificate, portOf } from '../helpers/server.ts';
 import { RawClient, deferred, within } from '../helpers/raw.ts';
 import { connectH2, h2WebSocket, openH2WebSocket, wsClosed, WsInbox, type WsReceived } from '../helpers/ws-h2.ts';
 
 const cert = testCertificate();
-const portOf = (url: string): number => Number(new URL(url).port);
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
