@@ -1,11 +1,46 @@
 #!/usr/bin/env node
-// Registers tsx so that both NGI's own sources and the application module may be
-// TypeScript (Node 20 cannot strip types itself), then runs the CLI. Both hooks are
-// needed: a .ts file outside a "type": "module" package is loaded as CommonJS.
-import { register as registerEsm } from 'tsx/esm/api';
-import { register as registerCjs } from 'tsx/cjs/api';
+// Runs the CLI from the compiled package (dist/). In a checkout whose dist/ is missing or
+// older than src/ (a source edit not yet built), it runs from the TypeScript sources through
+// tsx instead, so that what runs is always what was last written. The application module
+// itself is loaded through tsx only when it is TypeScript (see src/cli/load-app.ts).
+import { readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-registerEsm();
-registerCjs();
-const { main } = await import('../src/cli/main.ts');
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const file = `${dir}/${entry.name}`;
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(file) : statSync(file).mtimeMs);
+  }
+  return newest;
+}
+
+function compiledIsCurrent() {
+  let built;
+  try {
+    built = statSync(`${root}dist/.built`).mtimeMs;
+  } catch {
+    return false;
+  }
+  try {
+    return newestMtime(`${root}src`) <= built;
+  } catch {
+    return true; // an installed package ships dist/ only
+  }
+}
+
+let main;
+if (compiledIsCurrent()) {
+  ({ main } = await import('../dist/cli/main.js'));
+} else {
+  // Both hooks: a .ts file outside a "type": "module" package is loaded as CommonJS.
+  const { register: registerEsm } = await import('tsx/esm/api');
+  const { register: registerCjs } = await import('tsx/cjs/api');
+  registerEsm();
+  registerCjs();
+  globalThis[Symbol.for('ngi.tsx-registered')] = true;
+  ({ main } = await import('../src/cli/main.ts'));
+}
 process.exitCode = await main(process.argv.slice(2));

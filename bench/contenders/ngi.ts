@@ -8,7 +8,7 @@ export default {
   runtime: 'node',
   protocols: ['http1', 'h2c', 'h2-tls', 'ws-h1', 'ws-h2'],
   start({ root, port, node, tls }) {
-    const args = [path.join(root, 'bin/ngi.js'), 'serve', path.join(root, 'bench/apps/ngi-app.ts'), '--port', String(port), '--quiet', '--drain-timeout', '1000'];
+    const args = [path.join(root, 'bin/ngi.js'), 'serve', path.join(root, 'bench/apps/ngi-app.mjs'), '--port', String(port), '--quiet', '--drain-timeout', '1000'];
     if (tls) args.push('--cert', tls.cert, '--key', tls.key);
     return { cmd: node, args };
   },

@@ -3,15 +3,13 @@
  * The module's default export is the application (a handler or { handle, startup, shutdown }).
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { AppExport } from '../interface/app.ts';
 import { NgiError } from '../interface/errors.ts';
 import { serve } from '../server/serve.ts';
 import type { ServeOptions } from '../server/options.ts';
 import { createSelfSignedCertificate } from '../tls/self-signed.ts';
 import { isWorker, leaveCluster, runPrimary } from './workers.ts';
+import { loadApp } from './load-app.ts';
 
 const USAGE = `Usage: ngi serve <module> [options]
 
@@ -34,21 +32,6 @@ Options:
 function fail(message: string): number {
   process.stderr.write(`ngi: ${message}\n`);
   return 2;
-}
-
-async function loadApp(modulePath: string): Promise<AppExport> {
-  const url = pathToFileURL(path.resolve(modulePath)).href;
-  let mod: { default?: unknown };
-  try {
-    mod = (await import(url)) as { default?: unknown };
-  } catch (error) {
-    throw new NgiError('APP_LOAD_FAILED', `cannot load ${modulePath}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
-  const app = mod.default;
-  if (typeof app === 'function' || (app !== null && typeof app === 'object' && typeof (app as { handle?: unknown }).handle === 'function')) {
-    return app as AppExport;
-  }
-  throw new NgiError('APP_LOAD_FAILED', `${modulePath} has no default export that is an NGI application (a function, or an object with handle())`);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -57,8 +57,16 @@ export const ErrorCodes = {
 
 export type ErrorCode = `NGI_ERR_${keyof typeof ErrorCodes}`;
 
+/**
+ * A registry symbol, not a private one: an application may load its own copy of NGI (its
+ * TypeScript sources through a loader while the CLI runs the compiled package, or two
+ * versions in one tree), and an NgiError from either copy must still be recognized as one.
+ */
+const kNgiError = Symbol.for('ngi.error');
+
 export class NgiError extends Error {
   override readonly name = 'NgiError';
+  declare readonly [kNgiError]: true;
   readonly code: ErrorCode;
   /** The HTTP status this error maps to when it ends an exchange before its response. */
   readonly status: number;
@@ -67,6 +75,12 @@ export class NgiError extends Error {
     super(message, options);
     this.code = `NGI_ERR_${code}`;
     this.status = ErrorCodes[code].status;
+    Object.defineProperty(this, kNgiError, { value: true });
+  }
+
+  /** `instanceof NgiError` holds for NgiErrors of every loaded copy of NGI. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [kNgiError]?: unknown })[kNgiError] === true;
   }
 }
 

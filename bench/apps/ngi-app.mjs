@@ -1,12 +1,13 @@
-/** The NGI bench app, served by `node bin/ngi.js serve bench/apps/ngi-app.ts --quiet`. */
-import { defineApp } from '../../src/index.ts';
+// The NGI bench app, served by `node bin/ngi.js serve bench/apps/ngi-app.mjs --quiet`.
+// JavaScript like every other contender's app: an NGI application needs no import, so the
+// CLI loads it without a TypeScript loader.
+import { HELLO, ONE_MB } from './common.mjs';
 
-const HELLO = 'Hello, World!';
-const ONE_MB = new Uint8Array(1024 * 1024).fill(120);
 const TEXT = { 'content-type': 'text/plain' };
 const BYTES = { 'content-type': 'application/octet-stream' };
 
-export default defineApp({
+export default {
+  /** @param {import('../../src/index.ts').Exchange} exchange */
   async handle({ request, response, features }) {
     if (features.websocket) {
       const socket = await features.websocket.accept();
@@ -27,4 +28,4 @@ export default defineApp({
         return response.send(404, TEXT, 'not found');
     }
   },
-});
+};
