@@ -1,0 +1,40 @@
+/**
+ * How `ngi serve` loads code: NGI from its compiled package (dist/, built by `npm test` and
+ * `npm run build`), JavaScript applications without a TypeScript loader, TypeScript ones
+ * through tsx, and NgiErrors recognized whichever copy of NGI the application imported.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { startCli } from '../helpers/server.ts';
+
+const PLAIN_JS = fileURLToPath(new URL('../fixtures/plain-js.mjs', import.meta.url));
+const THROWS = fileURLToPath(new URL('../fixtures/throws-ngi-error.ts', import.meta.url));
+
+test('a JavaScript app is served by the compiled package with no TypeScript loader', async () => {
+  const server = await startCli(PLAIN_JS, ['--quiet']);
+  try {
+    const res = await fetch(server.url + '/');
+    assert.equal(res.status, 200);
+    const { tsx, stack } = (await res.json()) as { tsx: boolean; stack: string };
+    assert.equal(tsx, false, 'tsx registered for a .mjs app');
+    assert.match(stack, /NGI_ERR_INVALID_STATUS|invalid final status/);
+    assert.match(stack, /\/dist\/server\/response\.js/, `the error came from dist/ (run npm run build first): ${stack}`);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a TypeScript app that throws an NgiError from its own copy of NGI gets that error\'s status', async () => {
+  const server = await startCli(THROWS, ['--quiet']);
+  try {
+    const tsx = (await (await fetch(server.url + '/tsx')).json()) as { tsx: boolean };
+    assert.equal(tsx.tsx, true, 'a .ts app is loaded through tsx');
+    // NGI_ERR_BODY_TOO_LARGE maps to 413; a class identity check across copies would give 500.
+    const res = await fetch(server.url + '/');
+    assert.equal(res.status, 413);
+    await res.arrayBuffer();
+  } finally {
+    await server.stop();
+  }
+});
