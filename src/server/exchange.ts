@@ -10,13 +10,14 @@ import type { ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import type { RequestImpl } from './request.ts';
 import type { ResponseBase } from './response.ts';
+import { kNext, kPrev, type RunningEntry } from './running.ts';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 413: 'Content Too Large', 417: 'Expectation Failed',
   426: 'Upgrade Required', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable',
 };
 
-export class ExchangeImpl implements Exchange<unknown> {
+export class ExchangeImpl implements Exchange<unknown>, RunningEntry {
   readonly protocol: Protocol;
   readonly request: RequestImpl;
   readonly response: ResponseBase;
@@ -30,6 +31,9 @@ export class ExchangeImpl implements Exchange<unknown> {
   /** Two parts must finish: the handler and the transport. */
   #pendingParts = 2;
   readonly #context: ServerContext;
+  /** Links of the server's list of running exchanges (see running.ts). */
+  [kPrev]: RunningEntry | undefined = undefined;
+  [kNext]: RunningEntry | undefined = undefined;
 
   constructor(context: ServerContext, protocol: Protocol, connection: ConnectionState, request: RequestImpl, response: ResponseBase, features: Features) {
     this.#context = context;

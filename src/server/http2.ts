@@ -50,7 +50,11 @@ class Http2Response extends ResponseBase implements BodySource {
   readonly #expectContinue: boolean;
   #rawTrailers: string[] | undefined;
   #exchange: ExchangeImpl | undefined;
-  #onClosed: (() => void) | undefined;
+  #connection: ConnectionState | undefined;
+  #session: http2.Http2Session | undefined;
+  #idleTimeout = 0;
+  /** The request timeout's timer, while the request body may still arrive. */
+  requestTimer: NodeJS.Timeout | undefined;
 
   constructor(stream: http2.ServerHttp2Stream, isHead: boolean, limits?: { maxBodySize: number; maxBufferedBody: number }, expectContinue = false) {
     super();
@@ -61,16 +65,28 @@ class Http2Response extends ResponseBase implements BodySource {
     this.#expectContinue = expectContinue;
   }
 
-  /** Ties the response to its exchange; `onClosed` runs when the stream closes. */
-  attach(exchange: ExchangeImpl, onClosed: () => void): void {
+  /** Ties the response to its exchange and counts it on its connection until the stream closes. */
+  attach(exchange: ExchangeImpl, connection: ConnectionState, idleTimeout: number): void {
     this.#exchange = exchange;
-    this.#onClosed = onClosed;
+    this.#connection = connection;
+    this.#idleTimeout = idleTimeout;
+    this.#session = this.#stream.session;
+    connection.inFlight++;
     (this.#stream as TaggedStream)[kResponse] = this;
     this.#stream.on('close', onStreamClose);
   }
 
   transportClosed(): void {
-    this.#onClosed?.();
+    if (this.requestTimer !== undefined) clearTimeout(this.requestTimer);
+    const connection = this.#connection;
+    if (connection !== undefined && --connection.inFlight === 0 && connection.idleTimeoutMissed) {
+      // The session's idle timeout fired while streams were open and was ignored: the
+      // countdown starts over now that the last one has ended.
+      connection.idleTimeoutMissed = false;
+      // The stream no longer knows its session once it has closed.
+      const session = this.#session;
+      if (session !== undefined && !session.destroyed) session.setTimeout(this.#idleTimeout);
+    }
     this.#exchange?.transportClosed();
   }
 
@@ -363,10 +379,9 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
   const features = new Http2Features(stream, request, response, session, connection);
   if (REPORTS_RFC7540 && context.options.priorities === 'rfc7540') features.trackRfc7540(stream);
   const exchange = new ExchangeImpl(context, connection.encrypted ? 'h2' : 'h2c', connection, request, response, features);
-  connection.inFlight++;
-  let requestTimer: NodeJS.Timeout | undefined;
+  response.attach(exchange, connection, context.options.timeouts.idle);
   if (!endStream && context.options.timeouts.request > 0) {
-    requestTimer = setTimeout(() => {
+    const requestTimer = setTimeout(() => {
       // The timeout measures the client: a body it has sent in full (END_STREAM) is on time,
       // even if the application has not read it.
       if (body.finished || stream.state.remoteClose === 1) return;
@@ -379,14 +394,8 @@ function onStream(context: ServerContext, stream: http2.ServerHttp2Stream, heade
       }
     }, context.options.timeouts.request);
     requestTimer.unref();
+    response.requestTimer = requestTimer;
   }
-
-  const idle = context.options.timeouts.idle;
-  response.attach(exchange, () => {
-    if (requestTimer) clearTimeout(requestTimer);
-    // The session's idle timer starts over when its last stream ends.
-    if (--connection.inFlight === 0 && idle > 0 && !session.destroyed) session.setTimeout(idle);
-  });
 
   // Checked once the stream's 'close' is wired: a refused handshake must still finish its
   // exchange (and release connection.inFlight), or shutdown waits for it until the drain timeout.
@@ -470,8 +479,11 @@ export function createHttp2Server(context: ServerContext): Http2Glue {
     if (timeouts.idle > 0) {
       session.setTimeout(timeouts.idle);
       // Idle means no open stream: long-lived quiet streams are not cut.
+      // node re-arms the timer on every frame read or written, so it fires only after `idle`
+      // ms of silence; with streams open that silence is a quiet long-lived stream.
       session.on('timeout', () => {
         if ((connection?.inFlight ?? 0) === 0) session.close();
+        else if (connection) connection.idleTimeoutMissed = true;
       });
     }
     // A TLS handshake that completed after shutdown began still gets the graceful GOAWAY.

@@ -39,7 +39,10 @@ function sniff(socket: net.Socket, h1: http.Server, h2: http2.Http2Server, heade
     const verdict = classifyPreface(received);
     if (verdict === 'need-more') return;
     socket.off('data', onData);
-    socket.setTimeout(0);
+    if (headersTimeout > 0) {
+      socket.setTimeout(0);
+      socket.off('timeout', destroySocket);
+    }
     socket.pause();
     socket.unshift(received);
     if (verdict === 'h2') {
@@ -55,14 +58,28 @@ function sniff(socket: net.Socket, h1: http.Server, h2: http2.Http2Server, heade
   };
   socket.on('data', onData);
   // A connection that never sends a request is closed like a slow header section.
-  if (headersTimeout > 0) socket.setTimeout(headersTimeout, () => socket.destroy());
+  if (headersTimeout > 0) {
+    socket.setTimeout(headersTimeout);
+    socket.on('timeout', destroySocket);
+  }
+}
+
+/**
+ * Listeners shared by every socket (`this` is the socket): a closure per connection would
+ * stay attached, and be paid for, as long as the connection is open.
+ */
+function destroySocket(this: net.Socket): void {
+  this.destroy();
 }
 
 export function createFront(options: ResolvedOptions, h1: http.Server, h2: http2.Http2Server, isDraining: () => boolean): Front {
   const sockets = new Set<net.Socket>();
+  function untrack(this: net.Socket): void {
+    sockets.delete(this);
+  }
   const track = (socket: net.Socket): void => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.on('close', untrack);
   };
   let server: net.Server;
   if (options.tls) {
@@ -92,7 +109,7 @@ export function createFront(options: ResolvedOptions, h1: http.Server, h2: http2
   } else {
     server = net.createServer({ noDelay: true }, (socket) => {
       track(socket);
-      socket.on('error', () => socket.destroy());
+      socket.on('error', destroySocket);
       sniff(socket, h1, h2, options.timeouts.headers);
     });
   }

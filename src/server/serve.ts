@@ -15,6 +15,7 @@ import { upgradeToHttp2 } from './h2c.ts';
 import { createFront } from './listener.ts';
 import { WebSocketRegistry } from './websocket-feature.ts';
 import { resolveOptions, type ServeOptions } from './options.ts';
+import { RunningList } from './running.ts';
 
 export interface ServerHandle {
   /** e.g. `http://127.0.0.1:8000`. */
@@ -50,7 +51,7 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
     }
   }
 
-  const running = new Set<ExchangeImpl>();
+  const running = new RunningList<ExchangeImpl>();
   let onIdle: (() => void) | undefined;
   const context: ServerContext = {
     handler: application.handle as Handler<unknown>,
@@ -158,7 +159,7 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
     if (!drained) {
       context.logError(`drain timeout: ${running.size} exchange(s) still running were cut off`);
       const reason = new NgiError('SHUTDOWN', `the server shut down; the drain timeout of ${opts.timeouts.drain} ms passed`);
-      for (const exchange of running) exchange.cancel(reason);
+      for (const exchange of running.toArray()) exchange.cancel(reason);
       for (const socket of context.websockets) socket.terminate();
       for (const session of h2.sessions) session.destroy();
       h1.closeAllConnections();
