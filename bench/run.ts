@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     'no-latest': { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
     render: { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
   },
 });
 
@@ -111,6 +112,12 @@ async function main(): Promise<void> {
   const node = args.node ?? process.execPath;
   if (!(repeats >= 1 && repeats <= 20 && duration >= 1 && duration <= 120 && warmup >= 0 && warmup <= 60)) {
     throw new Error('--repeats 1..20, --duration 1..120 s, --warmup 0..60 s');
+  }
+  if (!args['no-build'] && contenders.some((c) => c.name === 'ngi')) {
+    // NGI runs from dist/: compile the tree being measured, so that the numbers are its own.
+    process.stderr.write('bench: building dist/ (npm run build)\n');
+    const built = spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
+    if (built.status !== 0) throw new Error('bench: the build failed');
   }
   const started = new Date();
   const id = timestamp(started);

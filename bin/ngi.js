@@ -31,9 +31,8 @@ function compiledIsCurrent() {
   }
 }
 
-let main;
 if (compiledIsCurrent()) {
-  ({ main } = await import('../dist/cli/main.js'));
+  await import('../dist/cli/run.js');
 } else {
   // Both hooks: a .ts file outside a "type": "module" package is loaded as CommonJS.
   const { register: registerEsm } = await import('tsx/esm/api');
@@ -41,6 +40,5 @@ if (compiledIsCurrent()) {
   registerEsm();
   registerCjs();
   globalThis[Symbol.for('ngi.tsx-registered')] = true;
-  ({ main } = await import('../src/cli/main.ts'));
+  await import('../src/cli/run.ts');
 }
-process.exitCode = await main(process.argv.slice(2));

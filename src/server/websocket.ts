@@ -8,7 +8,7 @@ import * as wsModule from 'ws';
 import type { WebSocket, WebSocketCloseInfo, WebSocketMessage } from '../interface/features.ts';
 import type { Fields } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
-import { noop, rejected } from './promises.ts';
+import { noop, rejected, RESOLVED } from './promises.ts';
 
 export interface WebSocketLimits {
   /** Largest message after decompression, bytes: the peer gets close 1009. */
@@ -79,10 +79,16 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   readonly #limits: WebSocketLimits;
   #pingTimer: NodeJS.Timeout | undefined;
   #awaitingPong = false;
+  readonly #transport: Duplex;
+  /** permessage-deflate compresses asynchronously: a send completes only in its callback. */
+  readonly #compressing: boolean;
+  #drain: Promise<void> | undefined;
 
   constructor(transport: Duplex, head: Buffer, subprotocol: string, extensions: Record<string, unknown> | undefined, limits: WebSocketLimits) {
     this.subprotocol = subprotocol;
     this.#limits = limits;
+    this.#transport = transport;
+    this.#compressing = extensions !== undefined;
     // ws >= 8.19 needs autoPong and closeTimeout here, or every close ends as 1006.
     const ws = new (WsWebSocket as unknown as new (address: null, protocols: undefined, options: object) => WsWebSocket)(null, undefined, { autoPong: true, closeTimeout: limits.closeTimeout });
     if (extensions) (ws as unknown as { _extensions: Record<string, unknown> })._extensions = extensions;
@@ -173,6 +179,25 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
     };
   }
 
+  /** Resolves when the transport has drained, rejects if the WebSocket closes first. */
+  #drained(): Promise<void> {
+    this.#drain ??= new Promise<void>((resolve, reject) => {
+      const transport = this.#transport;
+      const done = (): void => {
+        transport.off('drain', done);
+        this.#ws.off('close', done);
+        this.#drain = undefined;
+        if (this.#closeInfo === undefined && this.#ws.readyState === WsWebSocket.OPEN) resolve();
+        else reject(new NgiError('STREAM_CLOSED', 'send(): the WebSocket closed before the message was sent'));
+      };
+      transport.on('drain', done);
+      this.#ws.on('close', done);
+    });
+    // Sends nobody awaits must not turn a closed socket into an unhandled rejection.
+    this.#drain.catch(noop);
+    return this.#drain;
+  }
+
   get bufferedAmount(): number {
     return this.#ws.bufferedAmount;
   }
@@ -184,6 +209,15 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   send(data: string | Uint8Array): Promise<void> {
     if (this.#ws.readyState !== WsWebSocket.OPEN) {
       return rejected(new NgiError('STREAM_CLOSED', 'send(): the WebSocket is closing or closed'));
+    }
+    if (!this.#compressing) {
+      // Uncompressed frames are written to the transport synchronously: the message has been
+      // handed over (spec/features.md), and unless that filled the transport's buffer there
+      // is nothing to wait for. Waiting for the write's completion instead would add an
+      // event-loop turn to every round trip of a request/response protocol.
+      this.#ws.send(data, { binary: typeof data !== 'string' });
+      if (!this.#transport.writableNeedDrain) return RESOLVED;
+      return this.#drained();
     }
     return new Promise((resolve, reject) => {
       this.#ws.send(data, { binary: typeof data !== 'string' }, (error?: Error) => {
