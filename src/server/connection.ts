@@ -49,8 +49,6 @@ export class ConnectionState implements ConnectionInfo, DrainFeature {
   #drainController: AbortController | undefined;
   /** Exchanges started and not yet finished on this connection. */
   inFlight = 0;
-  /** HTTP/2: the idle timeout fired while streams were open (re-armed when the last one ends). */
-  idleTimeoutMissed = false;
   /** Which server the listener handed the socket to. */
   kind: 'http/1' | 'h2' | undefined;
 
