@@ -1,4 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
+// The flag caps V8's young generation at 2 x 8 MB. Node 22+ let it grow to 2 x 64 MB under
+// load (Node 20: 2 x 16 MB), so a server with hundreds of requests in flight sat at 230-290 MB
+// of RSS for garbage it would collect anyway; bench/README.md has the measurements. Starting
+// this file with `node bin/ngi.js` skips the shebang: pass the flag yourself to keep the cap.
 // Runs the CLI from the compiled package (dist/). In a checkout whose dist/ is missing or
 // older than src/ (a source edit not yet built), it runs from the TypeScript sources through
 // tsx instead, so that what runs is always what was last written. The application module

@@ -4,7 +4,8 @@
  * Upgrade, or the Http2Stream of an RFC 8441 CONNECT); never the socket itself.
  */
 import type { Duplex } from 'node:stream';
-import * as wsModule from 'ws';
+import { createRequire } from 'node:module';
+import type * as wsModule from 'ws';
 import type { WebSocket, WebSocketCloseInfo, WebSocketMessage } from '../interface/features.ts';
 import type { Fields } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
@@ -31,9 +32,20 @@ interface WsExtras {
   };
   extension: { parse(header: string): Record<string, unknown[]>; format(extensions: Record<string, unknown[]>): string };
 }
-const { PerMessageDeflate, extension } = wsModule as unknown as WsExtras;
-const WsWebSocket = wsModule.WebSocket;
 type WsWebSocket = wsModule.WebSocket;
+
+/**
+ * ws is loaded on the first WebSocket, not at start: with what it pulls in it is ~2.4 MB of
+ * RSS that a server without WebSockets never needs. require() keeps that first use synchronous.
+ */
+let ws: (typeof wsModule & WsExtras) | undefined;
+function wsLibrary(): typeof wsModule & WsExtras {
+  return (ws ??= createRequire(import.meta.url)('ws') as typeof wsModule & WsExtras);
+}
+
+/** ws's readyState values (RFC 6455 / WHATWG WebSocket). */
+const CONNECTING = 0;
+const OPEN = 1;
 
 /**
  * RFC 7692 negotiation, done here for both transports (ws does it only in its own HTTP/1.1
@@ -44,10 +56,11 @@ export function negotiateDeflate(fields: Fields, limits: WebSocketLimits): { hea
   if (!limits.perMessageDeflate || offer === undefined) return undefined;
   let offers: Record<string, unknown[]>;
   try {
-    offers = extension.parse(offer);
+    offers = wsLibrary().extension.parse(offer);
   } catch {
     return undefined;
   }
+  const { PerMessageDeflate, extension } = wsLibrary();
   const offered = offers[PerMessageDeflate.extensionName];
   if (!offered) return undefined;
   // Limits apply after decompression: ws's inflater checks maxPayload on inflated bytes.
@@ -90,7 +103,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
     this.#transport = transport;
     this.#compressing = extensions !== undefined;
     // ws >= 8.19 needs autoPong and closeTimeout here, or every close ends as 1006.
-    const ws = new (WsWebSocket as unknown as new (address: null, protocols: undefined, options: object) => WsWebSocket)(null, undefined, { autoPong: true, closeTimeout: limits.closeTimeout });
+    const ws = new (wsLibrary().WebSocket as unknown as new (address: null, protocols: undefined, options: object) => WsWebSocket)(null, undefined, { autoPong: true, closeTimeout: limits.closeTimeout });
     if (extensions) (ws as unknown as { _extensions: Record<string, unknown> })._extensions = extensions;
     (ws as unknown as { setSocket(s: Duplex, h: Buffer, o: object): void }).setSocket(transport, head, {
       maxPayload: limits.maxMessageSize,
@@ -187,7 +200,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
         transport.off('drain', done);
         this.#ws.off('close', done);
         this.#drain = undefined;
-        if (this.#closeInfo === undefined && this.#ws.readyState === WsWebSocket.OPEN) resolve();
+        if (this.#closeInfo === undefined && this.#ws.readyState === OPEN) resolve();
         else reject(new NgiError('STREAM_CLOSED', 'send(): the WebSocket closed before the message was sent'));
       };
       transport.on('drain', done);
@@ -207,7 +220,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   }
 
   send(data: string | Uint8Array): Promise<void> {
-    if (this.#ws.readyState !== WsWebSocket.OPEN) {
+    if (this.#ws.readyState !== OPEN) {
       return rejected(new NgiError('STREAM_CLOSED', 'send(): the WebSocket is closing or closed'));
     }
     if (!this.#compressing) {
@@ -228,7 +241,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   }
 
   ping(data?: Uint8Array): Promise<void> {
-    if (this.#ws.readyState !== WsWebSocket.OPEN) return rejected(new NgiError('STREAM_CLOSED', 'ping(): the WebSocket is closed'));
+    if (this.#ws.readyState !== OPEN) return rejected(new NgiError('STREAM_CLOSED', 'ping(): the WebSocket is closed'));
     // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
     if (data !== undefined && data.byteLength > 125) return rejected(new NgiError('INVALID_OPTION', `ping(): at most 125 bytes of data, got ${data.byteLength}`));
     return new Promise((resolve, reject) => {
@@ -237,7 +250,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   }
 
   close(code = 1000, reason = ''): Promise<WebSocketCloseInfo> {
-    if (this.#ws.readyState === WsWebSocket.OPEN || this.#ws.readyState === WsWebSocket.CONNECTING) {
+    if (this.#ws.readyState === OPEN || this.#ws.readyState === CONNECTING) {
       try {
         this.#ws.close(code, reason);
       } catch (error) {
@@ -250,7 +263,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
 
   /** Server shutdown: close 1001 "going away" (RFC 6455 §7.4.1). */
   goAway(): void {
-    if (this.#ws.readyState === WsWebSocket.OPEN) this.#ws.close(1001, 'server shutting down');
+    if (this.#ws.readyState === OPEN) this.#ws.close(1001, 'server shutting down');
   }
 
   /** Drops the transport without a close handshake (drain timeout). */

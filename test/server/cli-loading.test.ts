@@ -6,7 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { startCli } from '../helpers/server.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { NGI_BIN, startCli } from '../helpers/server.ts';
 
 const PLAIN_JS = fileURLToPath(new URL('../fixtures/plain-js.mjs', import.meta.url));
 const THROWS = fileURLToPath(new URL('../fixtures/throws-ngi-error.ts', import.meta.url));
@@ -36,5 +39,35 @@ test('a TypeScript app that throws an NgiError from its own copy of NGI gets tha
     await res.arrayBuffer();
   } finally {
     await server.stop();
+  }
+});
+
+test('the ngi executable caps V8\'s young generation (its shebang passes --max-semi-space-size)', async () => {
+  // Executed as a program, the way npm's bin link runs it: the shebang's flags apply. PATH
+  // puts this test's node first, so `env node` is the Node line under test.
+  const child = spawn(NGI_BIN, ['serve', PLAIN_JS, '--port', '0', '--quiet'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` },
+  });
+  try {
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${stderr}`)), 20_000);
+      child.stderr.on('data', (d: string) => {
+        stderr += d;
+        const m = /on (http:\/\/[^ ]+) /.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
+    });
+    const { execArgv } = (await (await fetch(url + '/')).json()) as { execArgv: string[] };
+    assert.ok(execArgv.includes('--max-semi-space-size=8'), `execArgv: ${JSON.stringify(execArgv)}`);
+  } finally {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await once(child, 'exit');
   }
 });
