@@ -100,12 +100,13 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
     const { flat, contentLength } = normalizeFields(headers);
     const bodyAllowed = !statusForbidsBody(status);
     let payload: Chunk | undefined = body ?? undefined;
+    let length = 0;
     if (!bodyAllowed) {
       payload = undefined;
       // RFC 9110 §8.6: no Content-Length in 1xx and 204 responses.
       if (status === 204 && contentLength !== undefined) dropField(flat, 'content-length');
     } else {
-      const length = payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+      length = payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
       if (contentLength === undefined) {
         // A HEAD answer without a body does not claim a length of 0 (RFC 9110 §9.3.2): the
         // application may declare the length GET would have.
@@ -120,7 +121,7 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
     this.status = status;
     this.sendHead(status, flat, { endStream: payload === undefined, trailers: false });
     if (payload !== undefined) {
-      this.bytesWritten = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+      this.bytesWritten = length;
       this.endBody(payload);
     }
   }
