@@ -1,4 +1,4 @@
-// The NGI bench app, served by `node bin/ngi.js serve bench/apps/ngi-app.mjs --quiet`.
+// The NGI bench app, served by `node dist/cli/run.js serve bench/apps/ngi-app.mjs --quiet` (ngi serve).
 // JavaScript like every other contender's app: an NGI application needs no import, so the
 // CLI loads it without a TypeScript loader.
 import { HELLO, ONE_MB } from './common.mjs';

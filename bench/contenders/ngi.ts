@@ -10,8 +10,9 @@ export default {
   start({ root, port, node, tls }) {
     // The compiled CLI itself (bench/run.ts builds it first): bin/ngi.js would fall back to
     // the TypeScript sources if src/ changed during a run.
-    // --max-semi-space-size=8: what the `ngi` executable's shebang passes (see bin/ngi.js).
-    const args = ['--max-semi-space-size=8', path.join(root, 'dist/cli/run.js'), 'serve', path.join(root, 'bench/apps/ngi-app.mjs'), '--port', String(port), '--quiet', '--drain-timeout', '1000'];
+    // As `ngi serve` runs: where the runtime can, it re-executes itself with
+    // --max-semi-space-size=8 (src/cli/run.ts).
+    const args = [path.join(root, 'dist/cli/run.js'), 'serve', path.join(root, 'bench/apps/ngi-app.mjs'), '--port', String(port), '--quiet', '--drain-timeout', '1000'];
     if (tls) args.push('--cert', tls.cert, '--key', tls.key);
     return { cmd: node, args };
   },

@@ -80,6 +80,8 @@ export class NgiError extends Error {
 
   /** `instanceof NgiError` holds for NgiErrors of every loaded copy of NGI. */
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // Subclasses keep the ordinary prototype check: any NgiError is not a MyError.
+    if (this !== NgiError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as { [kNgiError]?: unknown })[kNgiError] === true;
   }
 }

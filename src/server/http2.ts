@@ -52,6 +52,7 @@ class SessionIdleTimer {
 
   /** The session has no open stream as of now. */
   start(): void {
+    if (this.#session.closed || this.#session.destroyed) return;
     this.#since = performance.now();
     if (this.#timer === undefined) this.#arm(this.#idle);
   }

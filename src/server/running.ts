@@ -16,7 +16,9 @@ export class RunningList<T extends RunningEntry> {
   #head: RunningEntry | undefined;
   size = 0;
 
+  /** Adds an entry; one already in the list is left where it is. */
   add(entry: T): void {
+    if (entry[kPrev] !== undefined || this.#head === entry) return;
     entry[kPrev] = undefined;
     entry[kNext] = this.#head;
     if (this.#head !== undefined) this.#head[kPrev] = entry;

@@ -196,15 +196,22 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   #drained(): Promise<void> {
     this.#drain ??= new Promise<void>((resolve, reject) => {
       const transport = this.#transport;
-      const done = (): void => {
-        transport.off('drain', done);
-        this.#ws.off('close', done);
-        this.#drain = undefined;
-        if (this.#closeInfo === undefined && this.#ws.readyState === OPEN) resolve();
-        else reject(new NgiError('STREAM_CLOSED', 'send(): the WebSocket closed before the message was sent'));
+      // A drain means the queued frames went out, even if close() was called meanwhile.
+      const drained = (): void => {
+        settle();
+        resolve();
       };
-      transport.on('drain', done);
-      this.#ws.on('close', done);
+      const closed = (): void => {
+        settle();
+        reject(new NgiError('STREAM_CLOSED', 'send(): the WebSocket closed before the message was sent'));
+      };
+      const settle = (): void => {
+        transport.off('drain', drained);
+        this.#ws.off('close', closed);
+        this.#drain = undefined;
+      };
+      transport.on('drain', drained);
+      this.#ws.on('close', closed);
     });
     // Sends nobody awaits must not turn a closed socket into an unhandled rejection.
     this.#drain.catch(noop);
@@ -220,7 +227,8 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   }
 
   send(data: string | Uint8Array): Promise<void> {
-    if (this.#ws.readyState !== OPEN) {
+    // A destroyed transport may not have told ws yet: its frames would be dropped silently.
+    if (this.#ws.readyState !== OPEN || this.#transport.destroyed) {
       return rejected(new NgiError('STREAM_CLOSED', 'send(): the WebSocket is closing or closed'));
     }
     if (!this.#compressing) {

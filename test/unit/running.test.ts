@@ -22,6 +22,10 @@ test('RunningList: add, delete anywhere, delete twice, snapshot while deleting',
   assert.equal(list.size, 1);
   assert.deepEqual(list.toArray().map((e) => e.name), ['c']);
   list.add(a);
+  list.add(a); // twice: ignored, the list stays a list
+  list.add(c);
+  assert.equal(list.size, 2);
+  assert.deepEqual(list.toArray().map((e) => e.name), ['a', 'c']);
   for (const e of list.toArray()) list.delete(e);
   assert.equal(list.size, 0);
   assert.deepEqual(list.toArray(), []);
