@@ -23,6 +23,87 @@ export interface BodySource {
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/** The async iterator over one request body (see NodeRequestBody[Symbol.asyncIterator]). */
+class BodyReader implements AsyncIterator<Uint8Array> {
+  readonly #body: NodeRequestBody;
+  readonly #readable: Readable;
+  readonly #max: number;
+  #received = 0;
+  /** Bytes of the last chunk, owed to the upload rate limit before the next read. */
+  #owed = 0;
+  #finished = false;
+  #wake: (() => void) | undefined;
+  readonly #onEvent = (): void => {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  };
+
+  constructor(body: NodeRequestBody, readable: Readable, max: number) {
+    this.#body = body;
+    this.#readable = readable;
+    this.#max = max;
+    readable.on('readable', this.#onEvent);
+    readable.on('end', this.#onEvent);
+    readable.on('error', this.#onEvent);
+    readable.on('close', this.#onEvent);
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.#finished) return DONE;
+    if (this.#owed > 0) {
+      const owed = this.#owed;
+      this.#owed = 0;
+      const due = this.#body.throttleDue(owed);
+      if (due !== undefined) await due;
+    }
+    const readable = this.#readable;
+    for (;;) {
+      const chunk = readable.read() as Buffer | null;
+      if (chunk !== null) {
+        this.#received += chunk.length;
+        if (this.#received > this.#max) {
+          throw this.#fail(new NgiError('BODY_TOO_LARGE', `request body exceeds the server limit of ${this.#max} bytes`));
+        }
+        this.#owed = chunk.length;
+        return { done: false, value: chunk };
+      }
+      if (readable.readableEnded) {
+        this.#stop();
+        this.#body.readerEnded();
+        return DONE;
+      }
+      if (readable.destroyed || readable.errored) {
+        throw this.#fail(new NgiError('STREAM_CLOSED', 'the request body was cut off: the client reset the stream or closed the connection', { cause: readable.errored ?? undefined }));
+      }
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  /** Leaving a loop early leaves the Readable to the server, which drains or resets it. */
+  return(): Promise<IteratorResult<Uint8Array>> {
+    this.#stop();
+    return Promise.resolve(DONE);
+  }
+
+  #fail(failure: NgiError): NgiError {
+    this.#stop();
+    this.#body.readerFailed(failure);
+    return failure;
+  }
+
+  #stop(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const readable = this.#readable;
+    readable.off('readable', this.#onEvent);
+    readable.off('end', this.#onEvent);
+    readable.off('error', this.#onEvent);
+    readable.off('close', this.#onEvent);
+  }
+}
 
 export class NodeRequestBody implements RequestBody, FlowControlFeature {
   readonly length: number | undefined;
@@ -71,33 +152,39 @@ export class NodeRequestBody implements RequestBody, FlowControlFeature {
     return this.#trailers;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    if (this.#consumed) throw new NgiError('BODY_CONSUMED', 'the request body can be read only once');
-    this.#consumed = true;
-    if (this.#empty) return;
-    this.#source.onFirstRead();
-    const max = this.#source.maxBodySize;
-    let received = 0;
-    try {
-      // destroyOnReturn: false, so an application that stops early leaves the stream to the
-      // server (which resets it or drains it when the exchange ends) instead of killing it.
-      for await (const chunk of this.#readable.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-        received += chunk.length;
-        if (received > max) {
-          throw new NgiError('BODY_TOO_LARGE', `request body exceeds the server limit of ${max} bytes`);
-        }
-        yield chunk;
-        if (this.#rate !== null) await this.#throttle(chunk.length);
-      }
-    } catch (error) {
-      const failure = error instanceof NgiError ? error : new NgiError('STREAM_CLOSED', 'the request body was cut off: the client reset the stream or closed the connection', { cause: error });
-      this.#fail(failure);
-      throw failure;
+  /**
+   * Reads the Readable with read() and its 'readable' event, one listener set per body: node's
+   * readable.iterator() wrapped in an async generator cost two promise chains per chunk, and
+   * 1 MiB uploads measured 0.72x of a raw 'data' handler. Nothing is read before next() asks,
+   * so the Readable's buffer, and behind it TCP or the HTTP/2 stream window, holds the client.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.#consumed) {
+      return { next: () => Promise.reject(new NgiError('BODY_CONSUMED', 'the request body can be read only once')) };
     }
+    this.#consumed = true;
+    if (this.#empty) return { next: () => Promise.resolve(DONE) };
+    this.#source.onFirstRead();
+    return new BodyReader(this, this.#readable, this.#source.maxBodySize);
+  }
+
+  /** @internal The reader got a chunk: the upload rate limit, if any, is applied before the next. */
+  throttleDue(bytes: number): Promise<void> | undefined {
+    if (this.#rate === null) return undefined;
+    return this.#throttle(bytes);
+  }
+
+  /** @internal The reader reached the end of the body. */
+  readerEnded(): void {
     this.#ended = true;
     const settle = this.#settleTrailers;
     this.#settleTrailers = undefined;
     settle?.();
+  }
+
+  /** @internal The reader failed: trailers waiting for the end fail with it. */
+  readerFailed(failure: Error): void {
+    this.#fail(failure);
   }
 
   /**
