@@ -335,6 +335,9 @@ export function createHttp1Server(context: ServerContext): http.Server {
     // The check interval bounds how late a timeout fires (node's default is 30 s).
     connectionsCheckingInterval: Math.max(100, shortest / 4),
     noDelay: true,
+    // Node 22+'s default; Node 20's 16 KiB made every 64 KiB body chunk stop and restart the
+    // socket (readStop/readStart per chunk while the application reads at its own pace).
+    highWaterMark: 64 * 1024,
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(context, req, res, false));
   // With a 'checkContinue' listener node does not answer 100 itself: the body reader does.
