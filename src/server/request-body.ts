@@ -23,6 +23,11 @@ export interface BodySource {
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
+// The reader's hooks into its body: symbol-keyed, so that the object applications see as
+// request.body and features.flowControl has no such methods by name.
+const kThrottleDue = Symbol('ngi.body.throttleDue');
+const kReaderEnded = Symbol('ngi.body.readerEnded');
+const kReaderFailed = Symbol('ngi.body.readerFailed');
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /** The async iterator over one request body (see NodeRequestBody[Symbol.asyncIterator]). */
@@ -56,7 +61,7 @@ class BodyReader implements AsyncIterator<Uint8Array> {
     if (this.#owed > 0) {
       const owed = this.#owed;
       this.#owed = 0;
-      const due = this.#body.throttleDue(owed);
+      const due = this.#body[kThrottleDue](owed);
       if (due !== undefined) await due;
     }
     const readable = this.#readable;
@@ -72,7 +77,7 @@ class BodyReader implements AsyncIterator<Uint8Array> {
       }
       if (readable.readableEnded) {
         this.#stop();
-        this.#body.readerEnded();
+        this.#body[kReaderEnded]();
         return DONE;
       }
       if (readable.destroyed || readable.errored) {
@@ -90,7 +95,7 @@ class BodyReader implements AsyncIterator<Uint8Array> {
 
   #fail(failure: NgiError): NgiError {
     this.#stop();
-    this.#body.readerFailed(failure);
+    this.#body[kReaderFailed](failure);
     return failure;
   }
 
@@ -168,22 +173,22 @@ export class NodeRequestBody implements RequestBody, FlowControlFeature {
     return new BodyReader(this, this.#readable, this.#source.maxBodySize);
   }
 
-  /** @internal The reader got a chunk: the upload rate limit, if any, is applied before the next. */
-  throttleDue(bytes: number): Promise<void> | undefined {
+  /** The reader got a chunk: the upload rate limit, if any, is applied before the next. */
+  [kThrottleDue](bytes: number): Promise<void> | undefined {
     if (this.#rate === null) return undefined;
     return this.#throttle(bytes);
   }
 
-  /** @internal The reader reached the end of the body. */
-  readerEnded(): void {
+  /** The reader reached the end of the body. */
+  [kReaderEnded](): void {
     this.#ended = true;
     const settle = this.#settleTrailers;
     this.#settleTrailers = undefined;
     settle?.();
   }
 
-  /** @internal The reader failed: trailers waiting for the end fail with it. */
-  readerFailed(failure: Error): void {
+  /** The reader failed: trailers waiting for the end fail with it. */
+  [kReaderFailed](failure: Error): void {
     this.#fail(failure);
   }
 
