@@ -7,7 +7,7 @@ import type { Chunk, Response, ResponseState, ResponseWriter, StartOptions, Trai
 import { NgiError } from '../interface/errors.ts';
 import { checkFinalStatus, normalizeFields, statusForbidsBody } from '../core/outgoing-fields.ts';
 import type { WebSocketFeatureImpl } from './websocket-feature.ts';
-import { noop, rejected, RESOLVED } from './promises.ts';
+import { nextDrain, noop, rejected, RESOLVED } from './promises.ts';
 
 function dropField(flat: string[], name: string): void {
   for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i] === name) flat.splice(i, 2);
@@ -78,19 +78,7 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
 
   /** Resolves on the sink's next 'drain', rejects if it closes first. */
   protected waitForDrain(): Promise<void> {
-    const sink = this.sink;
-    return new Promise((resolve, reject) => {
-      const onDrain = (): void => {
-        sink.off('close', onClose);
-        resolve();
-      };
-      const onClose = (): void => {
-        sink.off('drain', onDrain);
-        reject(new NgiError('STREAM_CLOSED', 'write(): the client reset the stream or closed the connection'));
-      };
-      sink.once('drain', onDrain);
-      sink.once('close', onClose);
-    });
+    return nextDrain(this.sink, this.sink, () => new NgiError('STREAM_CLOSED', 'write(): the client reset the stream or closed the connection'));
   }
 
   send(status: number, headers?: FieldsInit, body?: Chunk | null): void {

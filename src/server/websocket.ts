@@ -9,7 +9,7 @@ import type * as wsModule from 'ws';
 import type { WebSocket, WebSocketCloseInfo, WebSocketMessage } from '../interface/features.ts';
 import type { Fields } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
-import { noop, rejected, RESOLVED } from './promises.ts';
+import { nextDrain, noop, rejected, RESOLVED } from './promises.ts';
 
 export interface WebSocketLimits {
   /** Largest message after decompression, bytes: the peer gets close 1009. */
@@ -194,25 +194,13 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
 
   /** Resolves when the transport has drained, rejects if the WebSocket closes first. */
   #drained(): Promise<void> {
-    this.#drain ??= new Promise<void>((resolve, reject) => {
-      const transport = this.#transport;
-      // A drain means the queued frames went out, even if close() was called meanwhile.
-      const drained = (): void => {
-        settle();
-        resolve();
-      };
-      const closed = (): void => {
-        settle();
-        reject(new NgiError('STREAM_CLOSED', 'send(): the WebSocket closed before the message was sent'));
-      };
-      const settle = (): void => {
-        transport.off('drain', drained);
-        this.#ws.off('close', closed);
-        this.#drain = undefined;
-      };
-      transport.on('drain', drained);
-      this.#ws.on('close', closed);
-    });
+    // A drain means the queued frames went out, even if close() was called meanwhile.
+    this.#drain ??= nextDrain(
+      this.#transport,
+      this.#ws,
+      () => new NgiError('STREAM_CLOSED', 'send(): the WebSocket closed before the message was sent'),
+      () => (this.#drain = undefined),
+    );
     // Sends nobody awaits must not turn a closed socket into an unhandled rejection.
     this.#drain.catch(noop);
     return this.#drain;
