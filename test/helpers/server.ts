@@ -1,5 +1,6 @@
 /** Starting servers for tests: in-process with serve(), or as the CLI in a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http2 from 'node:http2';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerHandle } from '../../src/server/serve.ts';
 import type { ServeOptions } from '../../src/server/options.ts';
@@ -44,9 +45,9 @@ export interface CliServer {
   readonly exited: Promise<number | null>;
 }
 
-/** `ngi serve <module> --port 0 ...args` as a child process, with this test's node binary. */
-export function startCli(modulePath: string, args: string[] = [], timeoutMs = 20_000): Promise<CliServer> {
-  const child = spawn(process.execPath, [NGI_BIN, 'serve', modulePath, '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `ngi serve <module> --port 0 ...args` as a child process, with this test's node binary (and extra environment). */
+export function startCli(modulePath: string, args: string[] = [], timeoutMs = 20_000, env: NodeJS.ProcessEnv = {}): Promise<CliServer> {
+  const child = spawn(process.execPath, [NGI_BIN, 'serve', modulePath, '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => (err += d));
@@ -83,5 +84,30 @@ export function startCli(modulePath: string, args: string[] = [], timeoutMs = 20
       clearTimeout(timer);
       reject(new Error(`ngi serve exited with ${code} before listening:\n${err}`));
     });
+  });
+}
+
+/**
+ * A node:http2 client session, resolved once the server's SETTINGS arrived (so its limits are
+ * known); later session errors are the test's to observe through its streams.
+ */
+export function connectSession(url: string, options: http2.SecureClientSessionOptions = {}, timeoutMs = 5000): Promise<http2.ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(url, { rejectUnauthorized: false, ...options });
+    const timer = setTimeout(() => {
+      session.destroy();
+      reject(new Error(`HTTP/2 connect: no SETTINGS from ${url} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    session.once('remoteSettings', () => {
+      clearTimeout(timer);
+      session.off('error', fail);
+      session.on('error', () => {});
+      resolve(session);
+    });
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    session.once('error', fail);
   });
 }

@@ -6,9 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { NGI_BIN, startCli } from '../helpers/server.ts';
+import { startCli } from '../helpers/server.ts';
 
 const PLAIN_JS = fileURLToPath(new URL('../fixtures/plain-js.mjs', import.meta.url));
 const THROWS = fileURLToPath(new URL('../fixtures/throws-ngi-error.ts', import.meta.url));
@@ -41,53 +39,21 @@ test('a TypeScript app that throws an NgiError from its own copy of NGI gets tha
   }
 });
 
-/** `ngi serve <module>` with extra environment; resolves with the URL and the child. */
-async function serveWithEnv(modulePath: string, env: NodeJS.ProcessEnv): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [NGI_BIN, 'serve', modulePath, '--port', '0', '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line: ${stderr}`)), 20_000);
-    child.stderr!.on('data', (d: string) => {
-      stderr += d;
-      const m = /on (http:\/\/[^ ]+) /.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}: ${stderr}`));
-    });
-  }).catch((error: unknown) => {
-    child.kill('SIGKILL');
-    throw error;
-  });
-  return { url, child };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
-
 test('ngi serve caps V8\'s young generation where the runtime can re-execute itself, and keeps a cap the user set', async () => {
   const canExec = typeof (process as { execve?: unknown }).execve === 'function';
-  const capped = await serveWithEnv(PLAIN_JS, {});
+  const capped = await startCli(PLAIN_JS, ['--quiet']);
   try {
     const { execArgv } = (await (await fetch(capped.url + '/')).json()) as { execArgv: string[] };
     // Node 22.15+/24 on POSIX: re-executed in place with the cap; Node 20: Node's default.
     assert.equal(execArgv.includes('--max-semi-space-size=8'), canExec, `execArgv: ${JSON.stringify(execArgv)}`);
   } finally {
-    await stopChild(capped.child);
+    await capped.stop();
   }
-  const own = await serveWithEnv(PLAIN_JS, { NODE_OPTIONS: '--max-semi-space-size=32' });
+  const own = await startCli(PLAIN_JS, ['--quiet'], 20_000, { NODE_OPTIONS: '--max-semi-space-size=32' });
   try {
     const { execArgv } = (await (await fetch(own.url + '/')).json()) as { execArgv: string[] };
     assert.ok(!execArgv.some((arg) => arg.startsWith('--max-semi-space-size')), `the user's NODE_OPTIONS value stands: ${JSON.stringify(execArgv)}`);
   } finally {
-    await stopChild(own.child);
+    await own.stop();
   }
 });

@@ -24,7 +24,7 @@ import type { Exchange, FlowControlFeature, Http2PeerSettings } from '../../src/
 import { stream1Frames } from '../../src/core/h2c-upgrade.ts';
 import { HTTP2_PREFACE } from '../../src/core/preface.ts';
 import webpush from '../../examples/webpush/app.ts';
-import { startServer, testCertificate, withServer } from '../helpers/server.ts';
+import { startServer, testCertificate, withServer, connectSession as connect } from '../helpers/server.ts';
 import { run } from '../helpers/run.ts';
 import { delay, deferred, RawClient, within } from '../helpers/raw.ts';
 import { FrameReader, startRelay, type Frame } from '../helpers/h2-relay.ts';
@@ -81,19 +81,6 @@ function getHeaders(streamId: number, requestPath: string, authority: string): B
 
 // ---------------------------------------------------------------------------------------
 // Clients
-
-/** A node:http2 session, resolved once the server's SETTINGS arrived. */
-function connect(url: string, options: http2.SecureClientSessionOptions = {}): Promise<http2.ClientHttp2Session> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(url, { rejectUnauthorized: false, ...options });
-    session.once('remoteSettings', () => {
-      session.off('error', reject);
-      session.on('error', () => {});
-      resolve(session);
-    });
-    session.once('error', reject);
-  });
-}
 
 /** Closes a session gracefully, destroying it if that takes more than a second. */
 async function closeSession(session: http2.ClientHttp2Session): Promise<void> {

@@ -10,7 +10,7 @@ import { Agent, request as undiciRequest } from 'undici';
 import type { Exchange } from '../../src/interface/exchange.ts';
 import type { Http2PeerSettings } from '../../src/interface/features.ts';
 import type { TlsInfo } from '../../src/interface/connection.ts';
-import { testCertificate, withServer, portOf } from '../helpers/server.ts';
+import { testCertificate, withServer, portOf, connectSession as connect } from '../helpers/server.ts';
 import { run } from '../helpers/run.ts';
 import { delay, deferred, parseResponses, within } from '../helpers/raw.ts';
 
@@ -77,17 +77,6 @@ function h2request(session: http2.ClientHttp2Session, headers: http2.OutgoingHtt
       else resolve({ headers: final, informational, body: Buffer.concat(chunks), trailers });
     });
     if (body !== undefined) stream.end(body);
-  });
-}
-
-function connect(url: string, options: http2.SecureClientSessionOptions = {}): Promise<http2.ClientHttp2Session> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(url, { rejectUnauthorized: false, ...options });
-    session.once('remoteSettings', () => {
-      session.off('error', reject);
-      resolve(session);
-    });
-    session.once('error', reject);
   });
 }
 

@@ -16,7 +16,7 @@ import type { Exchange } from '../../src/interface/exchange.ts';
 import type { Fields } from '../../src/interface/fields.ts';
 import { isNgiError } from '../../src/interface/errors.ts';
 import type { ServeOptions } from '../../src/server/options.ts';
-import { testCertificate, withServer, portOf } from '../helpers/server.ts';
+import { testCertificate, withServer, portOf, connectSession as connect } from '../helpers/server.ts';
 import { run } from '../helpers/run.ts';
 import { RawClient, delay, deferred, within } from '../helpers/raw.ts';
 
@@ -79,22 +79,6 @@ function h2(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeader
     }),
     8000,
     'HTTP/2 request',
-  );
-}
-
-function connect(url: string, options: http2.SecureClientSessionOptions = {}): Promise<http2.ClientHttp2Session> {
-  return within(
-    new Promise((resolve, reject) => {
-      const session = http2.connect(url, { rejectUnauthorized: false, ...options });
-      session.once('remoteSettings', () => {
-        session.off('error', reject);
-        session.on('error', () => {});
-        resolve(session);
-      });
-      session.once('error', reject);
-    }),
-    5000,
-    'HTTP/2 connect',
   );
 }
 
