@@ -26,12 +26,24 @@ export interface NormalizedFields {
   readonly contentLength: number | undefined;
 }
 
+/**
+ * Names already checked and lowercased. Applications send the same few names on every
+ * response, so the token regex and toLowerCase run once per name instead of per field.
+ * Bounded: a server that sends unbounded distinct names only stops caching.
+ */
+const checkedNames = new Map<string, string>();
+const CHECKED_NAMES_MAX = 512;
+
 export function checkFieldName(name: string): string {
+  const known = checkedNames.get(name);
+  if (known !== undefined) return known;
   if (!TOKEN.test(name)) {
     const shown = name.charCodeAt(0) === 58 ? 'pseudo-header fields are set by the server' : 'not an RFC 9110 token';
     throw new NgiError(name.charCodeAt(0) === 58 ? 'FORBIDDEN_FIELD' : 'INVALID_FIELD_NAME', `invalid field name ${JSON.stringify(name)}: ${shown}`);
   }
-  return name.toLowerCase();
+  const lower = name.toLowerCase();
+  if (checkedNames.size < CHECKED_NAMES_MAX) checkedNames.set(name, lower);
+  return lower;
 }
 
 export function checkFieldValue(name: string, value: string): string {
