@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   };
   const unavailable: Record<string, string> = {};
   for (const c of contenders) {
-    const reason = c.unavailable?.({ root });
+    const reason = c.unavailable?.({ root, node });
     if (reason) unavailable[c.name] = reason;
     else if (c.version) versions[c.name] = c.version({ root, node });
   }

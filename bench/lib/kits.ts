@@ -36,7 +36,7 @@ export function h2loadScenario(base: Base & { path: string; connections: number;
   return {
     protocol: base.tls ? 'h2-tls' : 'h2c',
     metric: REQ_S,
-    baselines: ['node-http2-core', 'node-http2-compat'],
+    baselines: ['node-http2-core', 'node-http2-compat', 'node-http2-core-capped'],
     ...base,
     command(context) {
       const args = ['-t1', `-c${base.connections}`, `-m${base.streams}`, `-D${context.duration}`];
@@ -98,7 +98,7 @@ export function idleScenario(base: Base & { transport: 'h1' | 'h2'; count: numbe
   return {
     protocol: h2 ? 'h2c' : 'http1',
     metric: { name: 'bytes per idle connection', unit: 'B/conn', better: 'lower' },
-    baselines: h2 ? ['node-http2-core', 'node-http2-compat'] : ['node-http'],
+    baselines: h2 ? ['node-http2-core', 'node-http2-compat', 'node-http2-core-capped'] : ['node-http'],
     ...rest,
     async run(context) {
       const count = context.quick ? Math.min(fullCount, 2000) : fullCount;
@@ -141,7 +141,7 @@ export function concurrentStreamsMemoryScenario(base: Base & { path: string; con
   return {
     protocol: 'h2c',
     metric: { name: 'peak RSS', unit: 'MB', better: 'lower' },
-    baselines: ['node-http2-core', 'node-http2-compat'],
+    baselines: ['node-http2-core', 'node-http2-compat', 'node-http2-core-capped'],
     ...base,
     async run(context) {
       const load: Command = { cmd: 'h2load', args: ['-t1', `-c${base.connections}`, `-m${base.streams}`, `-D${context.duration}`, `${context.url}${base.path}`] };

@@ -1,7 +1,7 @@
 /** results -> markdown table and an SVG bar chart (drawn here: no chart dependency). */
 import type { ResultsFile, ScenarioResult } from './results.ts';
 
-const BASELINE_NAMES: Record<string, string> = { 'node-http': 'node:http', 'node-http2-core': 'http2 core', 'node-http2-compat': 'http2 compat', 'ws-raw': 'ws' };
+const BASELINE_NAMES: Record<string, string> = { 'node-http': 'node:http', 'node-http2-core': 'http2 core', 'node-http2-compat': 'http2 compat', 'node-http2-core-capped': 'core, capped', 'ws-raw': 'ws' };
 
 export function format(value: number, unit: string): string {
   if (unit === 'B/conn') return `${Math.round(value).toLocaleString('en-US')} B`;

@@ -45,7 +45,7 @@ export interface Contender {
    */
   ready?: 'http1' | 'h2c';
   /** Undefined when it can run here, else why not (reported as 'unavailable'). */
-  unavailable?(context: { root: string }): string | undefined;
+  unavailable?(context: { root: string; node: string }): string | undefined;
   /** Version string for the results (package version, runtime version). */
   version?(context: { root: string; node: string }): string;
 }
