@@ -49,6 +49,10 @@ class Http1Response extends ResponseBase implements BodySource {
   protected readonly trailersSupported: boolean;
   readonly maxBodySize: number;
   readonly maxBufferedBody: number;
+  /** The body is read in flowing mode? (TCP buffers more than the reader reads ahead; BodyReader) */
+  get flowing(): boolean {
+    return true;
+  }
 
   constructor(req: http.IncomingMessage, res: http.ServerResponse, isHead: boolean, http11: boolean, expectContinue: boolean, connection: ConnectionState, context: ServerContext) {
     super();

@@ -111,6 +111,10 @@ class Http2Response extends ResponseBase implements BodySource {
   protected readonly trailersSupported = true;
   readonly maxBodySize: number;
   readonly maxBufferedBody: number;
+  /** The body is read in flowing mode? (bytes read are stream credit: they follow the application; BodyReader) */
+  get flowing(): boolean {
+    return false;
+  }
   readonly #expectContinue: boolean;
   #rawTrailers: string[] | undefined;
   #exchange: ExchangeImpl | undefined;

@@ -19,6 +19,11 @@ export interface BodySource {
   trailers(): FlatFields;
   /** A body over this size is refused with NGI_ERR_BODY_TOO_LARGE. */
   readonly maxBodySize: number;
+  /**
+   * Read in flowing mode (HTTP/1.x), or pull with read() so that bytes read, which HTTP/2
+   * returns to the client as stream credit, follow the application (see BodyReader).
+   */
+  readonly flowing: boolean;
   readonly maxBufferedBody: number;
 }
 
@@ -30,30 +35,94 @@ const kReaderEnded = Symbol('ngi.body.readerEnded');
 const kReaderFailed = Symbol('ngi.body.readerFailed');
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
-/** The async iterator over one request body (see NodeRequestBody[Symbol.asyncIterator]). */
+/**
+ * The async iterator over one request body (see NodeRequestBody[Symbol.asyncIterator]). It
+ * reads in one of two ways, chosen by the protocol (BodySource.flowing):
+ *
+ * - Flowing ('data' events, as a raw `req.on('data')` handler), pausing the Readable only when
+ *   the application falls a highWaterMark behind. For HTTP/1.x: pulling with read() on
+ *   'readable' made node stop and restart the socket for every full-size chunk (a 64 KiB chunk
+ *   fills the 64 KiB highWaterMark, push() returns false, node calls readStop(); read() then
+ *   empties the buffer and _read() calls readStart()): 1 MiB uploads measured 0.60x of
+ *   node:http on Node 24. The extra highWaterMark read ahead is nothing beside what TCP
+ *   buffers in the kernel anyway.
+ * - Pulled (read() on 'readable') for HTTP/2, where bytes read are stream credit returned to
+ *   the client (WINDOW_UPDATE): the client may then run ahead of the application by the stream
+ *   window plus node's buffer, no more (spec/http.md §2). HTTP/2 DATA frames (16 KiB) do not
+ *   fill a highWaterMark one by one, so pulling costs no stop/start per chunk there.
+ */
 class BodyReader implements AsyncIterator<Uint8Array> {
   readonly #body: NodeRequestBody;
   readonly #readable: Readable;
   readonly #max: number;
+  readonly #flowing: boolean;
+  /** Flowing mode: chunks received and not yet handed to the application. */
+  readonly #queue: Buffer[] = [];
+  #queuedBytes = 0;
+  readonly #pauseAt: number;
+  #paused = false;
   #received = 0;
   /** Bytes of the last chunk, owed to the upload rate limit before the next read. */
   #owed = 0;
   #finished = false;
+  #ended = false;
+  #closed = false;
+  #error: Error | undefined;
   #wake: (() => void) | undefined;
-  readonly #onEvent = (): void => {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+  readonly #onData = (chunk: Buffer): void => {
+    this.#queue.push(chunk);
+    this.#queuedBytes += chunk.length;
+    if (this.#wake !== undefined) this.#signal();
+    else if (!this.#paused && this.#queuedBytes >= this.#pauseAt) {
+      this.#paused = true;
+      this.#readable.pause();
+    }
+  };
+  readonly #onReadable = (): void => this.#signal();
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    this.#signal();
+  };
+  readonly #onError = (error: Error): void => {
+    this.#error ??= error;
+    this.#signal();
+  };
+  readonly #onClose = (): void => {
+    this.#closed = true;
+    this.#signal();
   };
 
-  constructor(body: NodeRequestBody, readable: Readable, max: number) {
+  constructor(body: NodeRequestBody, readable: Readable, max: number, flowing: boolean) {
     this.#body = body;
     this.#readable = readable;
     this.#max = max;
-    readable.on('readable', this.#onEvent);
-    readable.on('end', this.#onEvent);
-    readable.on('error', this.#onEvent);
-    readable.on('close', this.#onEvent);
+    this.#flowing = flowing;
+    this.#pauseAt = readable.readableHighWaterMark;
+    readable.on('end', this.#onEnd);
+    readable.on('error', this.#onError);
+    readable.on('close', this.#onClose);
+    // Last: either listener starts the Readable (a 'data' listener switches it to flowing).
+    if (flowing) readable.on('data', this.#onData);
+    else readable.on('readable', this.#onReadable);
+  }
+
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** The next chunk received, or null when none is there yet. */
+  #take(): Buffer | null {
+    if (!this.#flowing) return this.#readable.read() as Buffer | null;
+    const chunk = this.#queue.shift();
+    if (chunk === undefined) return null;
+    this.#queuedBytes -= chunk.length;
+    if (this.#paused && this.#queuedBytes < this.#pauseAt) {
+      this.#paused = false;
+      this.#readable.resume();
+    }
+    return chunk;
   }
 
   async next(): Promise<IteratorResult<Uint8Array>> {
@@ -66,7 +135,7 @@ class BodyReader implements AsyncIterator<Uint8Array> {
     }
     const readable = this.#readable;
     for (;;) {
-      const chunk = readable.read() as Buffer | null;
+      const chunk = this.#take();
       if (chunk !== null) {
         this.#received += chunk.length;
         if (this.#received > this.#max) {
@@ -75,13 +144,13 @@ class BodyReader implements AsyncIterator<Uint8Array> {
         this.#owed = chunk.length;
         return { done: false, value: chunk };
       }
-      if (readable.readableEnded) {
+      if (this.#ended || readable.readableEnded) {
         this.#stop();
         this.#body[kReaderEnded]();
         return DONE;
       }
-      if (readable.destroyed || readable.errored) {
-        throw this.#fail(new NgiError('STREAM_CLOSED', 'the request body was cut off: the client reset the stream or closed the connection', { cause: readable.errored ?? undefined }));
+      if (this.#error !== undefined || this.#closed || readable.destroyed || readable.errored) {
+        throw this.#fail(new NgiError('STREAM_CLOSED', 'the request body was cut off: the client reset the stream or closed the connection', { cause: this.#error ?? readable.errored ?? undefined }));
       }
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
@@ -103,10 +172,19 @@ class BodyReader implements AsyncIterator<Uint8Array> {
     if (this.#finished) return;
     this.#finished = true;
     const readable = this.#readable;
-    readable.off('readable', this.#onEvent);
-    readable.off('end', this.#onEvent);
-    readable.off('error', this.#onEvent);
-    readable.off('close', this.#onEvent);
+    readable.off('end', this.#onEnd);
+    readable.off('error', this.#onError);
+    readable.off('close', this.#onClose);
+    if (this.#flowing) {
+      readable.off('data', this.#onData);
+      // Out of flowing mode: what is left is the server's to discard or refuse
+      // (releaseRequest), not read on by a Readable that flows with nobody listening.
+      if (!this.#ended) readable.pause();
+      this.#queue.length = 0;
+      this.#queuedBytes = 0;
+    } else {
+      readable.off('readable', this.#onReadable);
+    }
   }
 }
 
@@ -158,10 +236,9 @@ export class NodeRequestBody implements RequestBody, FlowControlFeature {
   }
 
   /**
-   * Reads the Readable with read() and its 'readable' event, one listener set per body: node's
-   * readable.iterator() wrapped in an async generator cost two promise chains per chunk, and
-   * 1 MiB uploads measured 0.72x of a raw 'data' handler. Nothing is read before next() asks,
-   * so the Readable's buffer, and behind it TCP or the HTTP/2 stream window, holds the client.
+   * One reader per body, with one listener set (node's readable.iterator() wrapped in an async
+   * generator cost two promise chains per chunk). Nothing is read before the application starts
+   * iterating, and a reader that falls behind holds the client back (see BodyReader).
    */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     if (this.#consumed) {
@@ -170,7 +247,7 @@ export class NodeRequestBody implements RequestBody, FlowControlFeature {
     this.#consumed = true;
     if (this.#empty) return { next: () => Promise.resolve(DONE) };
     this.#source.onFirstRead();
-    return new BodyReader(this, this.#readable, this.#source.maxBodySize);
+    return new BodyReader(this, this.#readable, this.#source.maxBodySize, this.#source.flowing);
   }
 
   /** The reader got a chunk: the upload rate limit, if any, is applied before the next. */
