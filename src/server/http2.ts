@@ -29,7 +29,7 @@ const REPORTS_RFC7540 = NODE_MAJOR < 22;
 /**
  * stream.respond() takes a flat [name, value, ...] array since Node 24.7 and 22.20 (nodejs/node
  * #59455). NGI's fields are already flat and validated, so the array skips building a headers
- * object that node would then copy into another one (~1 % of an HTTP/2 hello's instructions).
+ * object that node would then copy into another one (-3.5 % instructions per HTTP/2 hello).
  */
 const RESPOND_TAKES_ARRAY = NODE_MAJOR > 24 || (NODE_MAJOR === 24 && NODE_MINOR >= 7) || (NODE_MAJOR === 22 && NODE_MINOR >= 20);
 
