@@ -33,7 +33,7 @@ const REPORTS_RFC7540 = NODE_MAJOR < 22;
  */
 const RESPOND_TAKES_ARRAY = NODE_MAJOR > 24 || (NODE_MAJOR === 24 && NODE_MINOR >= 7) || (NODE_MAJOR === 22 && NODE_MINOR >= 20);
 
-/** A response head for stream.respond(): the flat fields with :status first. */
+/** A response head for stream.respond(): the flat fields with :status first (prepended in place: callers pass a fresh list). */
 function responseHead(status: number, flat: string[]): http2.OutgoingHttpHeaders {
   if (!RESPOND_TAKES_ARRAY) return toHttp2Headers(flat, { ':status': status });
   flat.unshift(':status', String(status));

@@ -65,9 +65,6 @@ class BodyReader implements AsyncIterator<Uint8Array> {
   /** Bytes of the last chunk, owed to the upload rate limit before the next read. */
   #owed = 0;
   #finished = false;
-  #ended = false;
-  #closed = false;
-  #error: Error | undefined;
   #wake: (() => void) | undefined;
   readonly #onData = (chunk: Buffer): void => {
     this.#queue.push(chunk);
@@ -78,19 +75,8 @@ class BodyReader implements AsyncIterator<Uint8Array> {
       this.#readable.pause();
     }
   };
-  readonly #onReadable = (): void => this.#signal();
-  readonly #onEnd = (): void => {
-    this.#ended = true;
-    this.#signal();
-  };
-  readonly #onError = (error: Error): void => {
-    this.#error ??= error;
-    this.#signal();
-  };
-  readonly #onClose = (): void => {
-    this.#closed = true;
-    this.#signal();
-  };
+  /** 'readable', 'end', 'error', 'close': next() reads what happened from the Readable itself. */
+  readonly #onEvent = (): void => this.#signal();
 
   constructor(body: NodeRequestBody, readable: Readable, max: number, flowing: boolean) {
     this.#body = body;
@@ -98,12 +84,12 @@ class BodyReader implements AsyncIterator<Uint8Array> {
     this.#max = max;
     this.#flowing = flowing;
     this.#pauseAt = readable.readableHighWaterMark;
-    readable.on('end', this.#onEnd);
-    readable.on('error', this.#onError);
-    readable.on('close', this.#onClose);
+    readable.on('end', this.#onEvent);
+    readable.on('error', this.#onEvent);
+    readable.on('close', this.#onEvent);
     // Last: either listener starts the Readable (a 'data' listener switches it to flowing).
     if (flowing) readable.on('data', this.#onData);
-    else readable.on('readable', this.#onReadable);
+    else readable.on('readable', this.#onEvent);
   }
 
   #signal(): void {
@@ -144,13 +130,13 @@ class BodyReader implements AsyncIterator<Uint8Array> {
         this.#owed = chunk.length;
         return { done: false, value: chunk };
       }
-      if (this.#ended || readable.readableEnded) {
+      if (readable.readableEnded) {
         this.#stop();
         this.#body[kReaderEnded]();
         return DONE;
       }
-      if (this.#error !== undefined || this.#closed || readable.destroyed || readable.errored) {
-        throw this.#fail(new NgiError('STREAM_CLOSED', 'the request body was cut off: the client reset the stream or closed the connection', { cause: this.#error ?? readable.errored ?? undefined }));
+      if (readable.destroyed || readable.errored) {
+        throw this.#fail(new NgiError('STREAM_CLOSED', 'the request body was cut off: the client reset the stream or closed the connection', { cause: readable.errored ?? undefined }));
       }
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
@@ -172,18 +158,18 @@ class BodyReader implements AsyncIterator<Uint8Array> {
     if (this.#finished) return;
     this.#finished = true;
     const readable = this.#readable;
-    readable.off('end', this.#onEnd);
-    readable.off('error', this.#onError);
-    readable.off('close', this.#onClose);
+    readable.off('end', this.#onEvent);
+    readable.off('error', this.#onEvent);
+    readable.off('close', this.#onEvent);
     if (this.#flowing) {
       readable.off('data', this.#onData);
       // Out of flowing mode: what is left is the server's to discard or refuse
       // (releaseRequest), not read on by a Readable that flows with nobody listening.
-      if (!this.#ended) readable.pause();
+      if (!readable.readableEnded) readable.pause();
       this.#queue.length = 0;
       this.#queuedBytes = 0;
     } else {
-      readable.off('readable', this.#onReadable);
+      readable.off('readable', this.#onEvent);
     }
   }
 }
