@@ -11,7 +11,9 @@ export default {
   async handle({ request, response, features }) {
     if (features.websocket) {
       const socket = await features.websocket.accept();
-      for await (const message of socket) await socket.send(message.data);
+      // receive(): the handler runs per message with no promise per message; returning
+      // send()'s promise holds the next message back only while the transport is full.
+      await socket.receive((message) => socket.send(message.data));
       return;
     }
     switch (request.path) {

@@ -129,9 +129,23 @@ export interface WebSocketCloseInfo {
   readonly reason: string;
 }
 
+/**
+ * Called by `WebSocket.receive()` once per message. Returning a promise (or any thenable)
+ * holds the next message back until it settles; returning anything else does not.
+ */
+export type WebSocketMessageHandler = (message: WebSocketMessage) => void | PromiseLike<unknown>;
+
 /** A WebSocket connection as the application sees it: messages, never the socket. */
 export interface WebSocket extends AsyncIterable<WebSocketMessage> {
   readonly subprotocol: string;
+  /**
+   * The callback way to read messages, instead of iterating: `handler` is called once per
+   * message, in order, never while a promise it returned is pending. Resolves with the close
+   * information once the connection has closed and every message has been handled; rejects
+   * with the handler's error (no message is handled after it). A WebSocket is read once:
+   * by one iteration or one receive() (NGI_ERR_BODY_CONSUMED otherwise).
+   */
+  receive(handler: WebSocketMessageHandler): Promise<WebSocketCloseInfo>;
   /** Resolves when the message has been handed to the transport. */
   send(data: string | Uint8Array): Promise<void>;
   ping(data?: Uint8Array): Promise<void>;

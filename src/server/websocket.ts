@@ -1,12 +1,12 @@
 /**
- * The WebSocket an application gets: messages as an async iterable, a promise per send,
- * close codes both ways. Framing is ws's (over any Duplex: the socket after an HTTP/1.1
+ * The WebSocket an application gets: messages as an async iterable or through a callback
+ * (receive()), a promise per send, close codes both ways. Framing is ws's (over any Duplex: the socket after an HTTP/1.1
  * Upgrade, or the Http2Stream of an RFC 8441 CONNECT); never the socket itself.
  */
 import type { Duplex } from 'node:stream';
 import { createRequire } from 'node:module';
 import type * as wsModule from 'ws';
-import type { WebSocket, WebSocketCloseInfo, WebSocketMessage } from '../interface/features.ts';
+import type { WebSocket, WebSocketCloseInfo, WebSocketMessage, WebSocketMessageHandler } from '../interface/features.ts';
 import type { Fields } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
 import { nextDrain, noop, rejected, RESOLVED } from './promises.ts';
@@ -88,7 +88,13 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   #paused = false;
   #waiter: ((result: IteratorResult<WebSocketMessage>) => void) | undefined;
   #closeInfo: WebSocketCloseInfo | undefined;
-  #iterating = false;
+  /** Messages are read once: by one iteration or one receive(). */
+  #consumed = false;
+  /** receive()'s handler, until the connection closed and the queue is empty, or it failed. */
+  #handler: WebSocketMessageHandler | undefined;
+  /** A promise the handler returned has not settled: messages wait in the queue. */
+  #handling = false;
+  #received: { resolve(info: WebSocketCloseInfo): void; reject(error: unknown): void } | undefined;
   readonly #limits: WebSocketLimits;
   #pingTimer: NodeJS.Timeout | undefined;
   #awaitingPong = false;
@@ -144,6 +150,10 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
 
   #onMessage(data: Buffer, isBinary: boolean): void {
     const message: WebSocketMessage = isBinary ? { type: 'binary', data } : { type: 'text', data: data.toString('utf8') };
+    if (this.#handler !== undefined && !this.#handling && this.#queue.length === 0) {
+      this.#handle(message);
+      return;
+    }
     if (this.#waiter) {
       const wake = this.#waiter;
       this.#waiter = undefined;
@@ -160,7 +170,12 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
     }
   }
 
+  /** The connection closed: ends iteration, or receive() once its queue is handled. */
   #wake(): void {
+    if (this.#handler !== undefined) {
+      this.#deliver();
+      return;
+    }
     if (this.#waiter && this.#queue.length === 0) {
       const wake = this.#waiter;
       this.#waiter = undefined;
@@ -168,20 +183,96 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
     }
   }
 
+  /** The oldest queued message; reading resumes once the queue is down to half its limit. */
+  #dequeue(): WebSocketMessage | undefined {
+    const message = this.#queue.shift();
+    if (message !== undefined) {
+      this.#queuedBytes -= message.type === 'binary' ? message.data.length : Buffer.byteLength(message.data);
+      if (this.#paused && this.#queuedBytes <= this.#limits.maxQueuedBytes / 2) {
+        this.#paused = false;
+        this.#ws.resume();
+      }
+    }
+    return message;
+  }
+
+  #claim(): NgiError | undefined {
+    if (this.#consumed) return new NgiError('BODY_CONSUMED', 'a WebSocket is read once: by one iteration or one receive()');
+    this.#consumed = true;
+    return undefined;
+  }
+
+  receive(handler: WebSocketMessageHandler): Promise<WebSocketCloseInfo> {
+    if (typeof handler !== 'function') return rejected(new NgiError('INVALID_OPTION', 'receive(): the handler must be a function'));
+    const claimError = this.#claim();
+    if (claimError) return rejected(claimError);
+    return new Promise((resolve, reject) => {
+      this.#received = { resolve, reject };
+      this.#handler = handler;
+      // Messages that arrived before this call (or a close) are handled from a microtask:
+      // never inside receive() itself, so the caller's code after it runs first.
+      if (this.#queue.length > 0 || this.#closeInfo !== undefined) queueMicrotask(() => this.#deliver());
+    });
+  }
+
+  /**
+   * Calls the handler with one message. The next message is handled at once unless the
+   * handler returned a thenable, then when that settles. This is the path that makes
+   * receive() cheaper than iteration: no promise, result object or continuation per message
+   * for a handler that returns nothing, or send()'s already-fulfilled RESOLVED.
+   */
+  #handle(message: WebSocketMessage): void {
+    let result: unknown;
+    try {
+      result = this.#handler!(message);
+    } catch (error) {
+      this.#handlerFailed(error);
+      return;
+    }
+    if (result === undefined || result === RESOLVED || result === null) return;
+    if (typeof (result as { then?: unknown }).then !== 'function') return;
+    this.#handling = true;
+    (result as PromiseLike<unknown>).then(this.#handled, this.#handlerFailed);
+  }
+
+  readonly #handled = (): void => {
+    this.#handling = false;
+    this.#deliver();
+  };
+
+  /** No message is handled after a failure; they queue (and reading pauses) until the handler returns. */
+  readonly #handlerFailed = (error: unknown): void => {
+    this.#handling = false;
+    this.#handler = undefined;
+    const received = this.#received;
+    this.#received = undefined;
+    received?.reject(error);
+  };
+
+  /** Hands queued messages to the handler in order; settles receive() once closed and empty. */
+  #deliver(): void {
+    while (this.#handler !== undefined && !this.#handling) {
+      const message = this.#dequeue();
+      if (message === undefined) {
+        if (this.#closeInfo !== undefined) {
+          this.#handler = undefined;
+          const received = this.#received;
+          this.#received = undefined;
+          received?.resolve(this.#closeInfo);
+        }
+        return;
+      }
+      this.#handle(message);
+    }
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<WebSocketMessage> {
-    if (this.#iterating) throw new NgiError('BODY_CONSUMED', 'a WebSocket can be iterated only once');
-    this.#iterating = true;
+    const claimError = this.#claim();
+    if (claimError) throw claimError;
     return {
       next: (): Promise<IteratorResult<WebSocketMessage>> => {
-        const message = this.#queue.shift();
-        if (message !== undefined) {
-          this.#queuedBytes -= message.type === 'binary' ? message.data.length : Buffer.byteLength(message.data);
-          if (this.#paused && this.#queuedBytes <= this.#limits.maxQueuedBytes / 2) {
-            this.#paused = false;
-            this.#ws.resume();
-          }
-          return Promise.resolve({ done: false, value: message });
-        }
+        const message = this.#dequeue();
+        if (message !== undefined) return Promise.resolve({ done: false, value: message });
         if (this.#closeInfo !== undefined) return Promise.resolve({ done: true, value: undefined });
         return new Promise((resolve) => (this.#waiter = resolve));
       },

@@ -208,6 +208,11 @@ export class WsInbox {
     });
   }
 
+  /** Messages received but not yet returned by next(). */
+  get pending(): number {
+    return this.messages.length - this.#read;
+  }
+
   /** The next message not yet returned (rejects after `ms` or once closed with none left). */
   next(ms = 5000): Promise<WsReceived> {
     return new Promise((resolve, reject) => {

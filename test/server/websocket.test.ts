@@ -559,17 +559,32 @@ describe('limits', () => {
 // ---------------------------------------------------------------------------------------
 
 describe('backpressure', () => {
-  for (const kind of ['h1', 'h2c'] as const) {
-    it(`${kind}: an application that does not read holds the client back`, { timeout: 30_000 }, () =>
+  for (const [kind, reader] of [
+    ['h1', 'iteration'],
+    ['h2c', 'iteration'],
+    ['h1', 'receive()'],
+    ['h2c', 'receive()'],
+  ] as const) {
+    it(`${kind}: an application that does not read holds the client back (${reader})`, { timeout: 30_000 }, () =>
       withScope(async (scope) => {
         const MESSAGE = 64 * KiB;
         const COUNT = 1024; // 64 MiB
         const release = deferred<void>();
         const srv = await server(scope, async (ex) => {
           const ws = await ex.features.websocket!.accept();
-          await release.promise;
           let messages = 0;
           let bytes = 0;
+          if (reader === 'receive()') {
+            // The first message's handler holds every later one back until the release.
+            await ws.receive(async (m) => {
+              await release.promise;
+              messages++;
+              bytes += m.type === 'binary' ? m.data.length : Buffer.byteLength(m.data);
+              if (messages === COUNT) await ws.send(`${messages}:${bytes}`);
+            });
+            return;
+          }
+          await release.promise;
           for await (const m of ws) {
             messages++;
             bytes += m.type === 'binary' ? m.data.length : Buffer.byteLength(m.data);
@@ -724,7 +739,167 @@ describe('permessage-deflate', () => {
 });
 
 // ---------------------------------------------------------------------------------------
-// 7. Shutdown
+// 7. receive(): the callback way to read
+// ---------------------------------------------------------------------------------------
+
+/** Sends each message and collects `count` replies as text. */
+async function replies(client: Client, messages: string[], count: number): Promise<string[]> {
+  for (const m of messages) client.ws!.send(m);
+  const got: string[] = [];
+  while (got.length < count) got.push((await client.inbox!.next()).data.toString('utf8'));
+  return got;
+}
+
+describe('receive()', () => {
+  for (const kind of ['h1', 'h2c'] as const) {
+    it(`${kind}: messages in order, one handler at a time, those that came before receive() first; resolves with the peer's close`, { timeout: 15_000 }, () =>
+      withScope(async (scope) => {
+        const gate = deferred<void>();
+        const outcome = deferred<{ handled: string[]; maxActive: number; calledInsideReceive: boolean; closed: unknown; sameAsClosed: boolean }>();
+        const srv = await server(scope, async (ex) => {
+          const ws = await ex.features.websocket!.accept();
+          await ws.send('accepted');
+          await gate.promise;
+          const handled: string[] = [];
+          let active = 0;
+          let maxActive = 0;
+          let returned = false;
+          let calledInsideReceive = false;
+          const done = ws.receive((m) => {
+            if (!returned) calledInsideReceive = true;
+            const text = m.data as string;
+            handled.push(text);
+            active++;
+            maxActive = Math.max(maxActive, active);
+            if (!text.startsWith('slow')) {
+              active--;
+              return ws.send(`echo ${text}`);
+            }
+            // A pending promise: the next message must wait for it.
+            return sleep(60).then(() => {
+              active--;
+              return ws.send(`echo ${text}`);
+            });
+          });
+          returned = true;
+          const closed = await done;
+          outcome.resolve({ handled, maxActive, calledInsideReceive, closed, sameAsClosed: closed === (await ws.closed) });
+        });
+        const client = await open(scope, srv, kind);
+        assert.equal((await client.inbox!.next()).data.toString(), 'accepted');
+        // These arrive while the application has not called receive() yet: they queue.
+        for (const m of ['a', 'b', 'c']) client.ws!.send(m);
+        await sleep(100);
+        gate.resolve();
+        const got = await replies(client, ['slow 1', 'd', 'slow 2', 'e'], 7);
+        assert.deepEqual(got, ['a', 'b', 'c', 'slow 1', 'd', 'slow 2', 'e'].map((m) => `echo ${m}`));
+        client.ws!.close(4001, 'bye');
+        const seen = await within(outcome.promise, 5000, 'receive() to resolve');
+        assert.deepEqual(seen.handled, ['a', 'b', 'c', 'slow 1', 'd', 'slow 2', 'e']);
+        assert.equal(seen.maxActive, 1, 'the handler never runs while a promise it returned is pending');
+        assert.equal(seen.calledInsideReceive, false, 'queued messages are handled after receive() returned');
+        assert.deepEqual(seen.closed, { code: 4001, reason: 'bye' });
+        assert.equal(seen.sameAsClosed, true);
+        assert.deepEqual(await wsClosed(client.ws!), { code: 4001, reason: 'bye' });
+      }),
+    );
+
+    it(`${kind}: a handler that throws or rejects stops delivery and rejects receive(); rethrown, the peer gets 1011`, { timeout: 15_000 }, () =>
+      withScope(async (scope) => {
+        const logs: string[] = [];
+        const srv = await server(
+          scope,
+          async (ex) => {
+            const ws = await ex.features.websocket!.accept();
+            const mode = ex.request.path.slice(1);
+            const handler = (m: { data: string | Uint8Array }): void | Promise<void> => {
+              if (m.data !== 'bad') return ws.send(`echo ${String(m.data)}`);
+              if (mode === 'sync') throw new Error('bad message (sync)');
+              return Promise.reject(new Error(`bad message (${mode})`));
+            };
+            if (mode === 'rethrow') {
+              await ws.receive(handler);
+              return;
+            }
+            try {
+              await ws.receive(handler);
+              await ws.send('receive() resolved');
+            } catch (error) {
+              // The WebSocket is still open: the application answers and chooses the code.
+              await ws.send(`caught: ${(error as Error).message}`);
+              await ws.close(4400, 'bad input');
+            }
+          },
+          { log: (line) => logs.push(line) },
+        );
+        for (const mode of ['sync', 'async']) {
+          const client = await open(scope, srv, kind, { path: `/${mode}` });
+          const closed = wsClosed(client.ws!);
+          const got = await replies(client, ['ok', 'bad', 'after'], 2);
+          assert.deepEqual(got, ['echo ok', `caught: bad message (${mode})`]);
+          assert.deepEqual(await closed, { code: 4400, reason: 'bad input' });
+          assert.equal(client.inbox!.pending, 0, `nothing was handled after the failure: ${mode}`);
+        }
+        const client = await open(scope, srv, kind, { path: '/rethrow' });
+        const closed = wsClosed(client.ws!);
+        assert.deepEqual(await replies(client, ['ok', 'bad'], 1), ['echo ok']);
+        assert.equal((await closed).code, 1011);
+        assert.ok(logs.some((l) => l.includes('bad message (rethrow)')), `the failure is logged: ${logs.join('\n')}`);
+      }),
+    );
+  }
+
+  it('iteration first: receive() is refused with NGI_ERR_BODY_CONSUMED, the iteration keeps working', { timeout: 15_000 }, () =>
+    withScope(async (scope) => {
+      const refusal = deferred<string | undefined>();
+      const srv = await server(scope, async (ex) => {
+        const ws = await ex.features.websocket!.accept();
+        const iterator = ws[Symbol.asyncIterator]();
+        refusal.resolve(await ws.receive(() => {}).then(() => 'resolved', (error: unknown) => (error as { code?: string }).code));
+        const first = await iterator.next();
+        await ws.send(`iterated ${String(first.value?.data)}`);
+        await ws.closed;
+      });
+      const client = await open(scope, srv, 'h1');
+      assert.equal(await within(refusal.promise, 5000, 'the app'), 'NGI_ERR_BODY_CONSUMED');
+      assert.deepEqual(await replies(client, ['x'], 1), ['iterated x']);
+      client.ws!.close();
+    }),
+  );
+
+  it('receive() first: a second receive() and iteration are refused, the first keeps working; a handler that is not a function', { timeout: 15_000 }, () =>
+    withScope(async (scope) => {
+      const codes = deferred<Record<string, string | undefined>>();
+      const codeOf = (error: unknown): string | undefined => (error as { code?: string }).code;
+      const srv = await server(scope, async (ex) => {
+        const ws = await ex.features.websocket!.accept();
+        const seen: Record<string, string | undefined> = {};
+        seen.notAFunction = await ws.receive('nope' as never).then(() => 'resolved', codeOf);
+        const done = ws.receive((m) => ws.send(`received ${String(m.data)}`));
+        seen.secondReceive = await ws.receive(() => {}).then(() => 'resolved', codeOf);
+        try {
+          ws[Symbol.asyncIterator]();
+          seen.iteration = 'allowed';
+        } catch (error) {
+          seen.iteration = codeOf(error);
+        }
+        codes.resolve(seen);
+        await done;
+      });
+      const client = await open(scope, srv, 'h1');
+      assert.deepEqual(await within(codes.promise, 5000, 'the app'), {
+        notAFunction: 'NGI_ERR_INVALID_OPTION',
+        secondReceive: 'NGI_ERR_BODY_CONSUMED',
+        iteration: 'NGI_ERR_BODY_CONSUMED',
+      });
+      assert.deepEqual(await replies(client, ['y'], 1), ['received y']);
+      client.ws!.close();
+    }),
+  );
+});
+
+// ---------------------------------------------------------------------------------------
+// 8. Shutdown
 // ---------------------------------------------------------------------------------------
 
 describe('shutdown with WebSockets open', () => {

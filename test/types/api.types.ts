@@ -2,7 +2,7 @@
  * Type tests for the public API, checked by `npm run typecheck` (part of `npm test`).
  * Each @ts-expect-error line must fail to compile: if the API ever accepts it, tsc fails.
  */
-import { defineApp, NgiError, type Exchange, type Handler, type ErrorCode, type Fields, type WebSocket } from '../../src/index.ts';
+import { defineApp, NgiError, type Exchange, type Handler, type ErrorCode, type Fields, type WebSocket, type WebSocketCloseInfo } from '../../src/index.ts';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const assertType = <T extends true>(): T => true as T;
@@ -48,6 +48,14 @@ export async function features(exchange: Exchange): Promise<void> {
       // @ts-expect-error binary data is bytes, not a string
       else message.data.toUpperCase();
     }
+    // receive(): a handler returning nothing or a promise; it resolves with the close info.
+    const info: WebSocketCloseInfo = await ws.receive((message) => ws.send(message.data));
+    await ws.receive((message) => {
+      if (message.type === 'binary') message.data.byteLength;
+    });
+    void info;
+    // @ts-expect-error a handler gets a message, not raw bytes
+    await ws.receive((data: Buffer) => data.length);
   }
   const urgent: boolean = (features.priority?.urgency ?? 3) < 3;
   void urgent;
