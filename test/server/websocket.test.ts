@@ -849,6 +849,40 @@ describe('receive()', () => {
     );
   }
 
+  for (const kind of ['h1', 'h2c'] as const) {
+    it(`${kind}: a peer that leaves while a send() waits for the transport fails receive() with NGI_ERR_STREAM_CLOSED, which is not logged as an application error`, { timeout: 15_000 }, () =>
+      withScope(async (scope) => {
+        const logs: string[] = [];
+        const failure = deferred<string | undefined>();
+        const srv = await server(
+          scope,
+          async (ex) => {
+            const ws = await ex.features.websocket!.accept();
+            const big = new Uint8Array(4 * MiB);
+            try {
+              // Each message is answered with 4 MiB: more than the transport takes at once.
+              await ws.receive(() => ws.send(big));
+              failure.resolve('resolved');
+            } catch (error) {
+              failure.resolve((error as { code?: string }).code);
+              throw error;
+            }
+          },
+          { log: (line) => logs.push(line) },
+        );
+        const client = await open(scope, srv, kind);
+        const transport = kind === 'h1' ? (client.ws as unknown as { _socket: { pause(): void } })._socket : client.stream!;
+        transport.pause();
+        client.ws!.send('go');
+        await sleep(300);
+        client.close();
+        assert.equal(await within(failure.promise, 5000, 'receive() to settle'), 'NGI_ERR_STREAM_CLOSED');
+        await sleep(200);
+        assert.deepEqual(logs.filter((l) => l.includes('application error')), []);
+      }),
+    );
+  }
+
   it('iteration first: receive() is refused with NGI_ERR_BODY_CONSUMED, the iteration keeps working', { timeout: 15_000 }, () =>
     withScope(async (scope) => {
       const refusal = deferred<string | undefined>();
