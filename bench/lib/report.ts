@@ -1,5 +1,6 @@
 /** results -> markdown table and an SVG bar chart (drawn here: no chart dependency). */
 import type { ResultsFile, ScenarioResult } from './results.ts';
+import { summarize } from './stats.ts';
 
 const BASELINE_NAMES: Record<string, string> = { 'node-http': 'node:http', 'node-http2-core': 'http2 core', 'node-http2-compat': 'http2 compat', 'node-http2-core-capped': 'core, capped', 'ws-raw': 'ws' };
 
@@ -37,6 +38,8 @@ export function markdown(results: ResultsFile): string {
     '> the load generator to core 1, and other work on the machine (other test suites ran during these runs) lands on the',
     '> same two cores. Ratios are taken per repeat between contenders measured back to back in the same run.',
     '> "server CPU" near 1.00 means the server\'s core was the limit; well below it, the load generator or the machine was.',
+    '> "per CPU s" (throughput scenarios) is each sample\'s rate divided by its server CPU, median: the work a server gets done per',
+    '> second of its own CPU, which stays comparable when the server was not the limit (it does not see time spent waiting).',
     '',
   );
   for (const scenario of Object.values(results.scenarios)) {
@@ -45,17 +48,20 @@ export function markdown(results: ResultsFile): string {
     lines.push(`## ${scenario.name}`, '');
     lines.push(`${scenario.description}. Metric: ${scenario.metric.name} (${scenario.metric.better} is better). Run ${scenario.run}: ${scenario.repeats} repeat(s) x ${scenario.duration} s${scenario.quick ? ' (**quick mode**: indicative only)' : ''}${run ? `, Node ${run.versions.node}` : ''}.`, '');
     const baselines = scenario.baselines.filter((b) => scenario.contenders[b]?.summary);
-    const head = ['contender', `median (${unit})`, 'range', 'n', ...baselines.map((b) => `vs ${BASELINE_NAMES[b] ?? b}`), 'errors', 'server CPU'];
+    const perCpu = scenario.metric.better === 'higher';
+    const head = ['contender', `median (${unit})`, 'range', 'n', ...baselines.map((b) => `vs ${BASELINE_NAMES[b] ?? b}`), 'errors', 'server CPU', ...(perCpu ? ['per CPU s'] : [])];
     lines.push(`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
     for (const name of sortedContenders(scenario)) {
       const c = scenario.contenders[name]!;
       const s = c.summary;
       const cpu = c.samples.map((x) => x.serverCpu).filter((x): x is number => x !== undefined);
       const cpuCell = cpu.length ? (cpu.reduce((a, b) => a + b, 0) / cpu.length).toFixed(2) : '';
+      const perCpuSummary = summarize(c.samples.filter((x) => x.serverCpu).map((x) => x.value / x.serverCpu!));
+      const perCpuCells = perCpu ? [perCpuSummary ? format(perCpuSummary.median, unit) : ''] : [];
       const label = name === 'ngi' ? `**${c.label}**` : c.label;
       const cells = s
-        ? [label, format(s.median, unit), s.n > 1 ? `${format(s.min, unit)} - ${format(s.max, unit)}` : '', String(s.n), ...baselines.map((b) => ratioCell(scenario, b, name)), String(c.errors), cpuCell]
-        : [label, 'failed', '', '0', ...baselines.map(() => ''), String(c.errors), ''];
+        ? [label, format(s.median, unit), s.n > 1 ? `${format(s.min, unit)} - ${format(s.max, unit)}` : '', String(s.n), ...baselines.map((b) => ratioCell(scenario, b, name)), String(c.errors), cpuCell, ...perCpuCells]
+        : [label, 'failed', '', '0', ...baselines.map(() => ''), String(c.errors), '', ...perCpuCells];
       lines.push(`| ${cells.join(' | ')} |`);
     }
     const failed = Object.entries(scenario.contenders).filter(([, c]) => c.failures.length);
