@@ -222,6 +222,10 @@ function openH1(client: EchoClient): Promise<void> {
       resolve();
     };
     socket.on('data', onHandshake);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error('the connection closed before the 101')); // a no-op once open
+    });
     socket.on('error', (error) => {
       clearTimeout(timer);
       client.fail(error.message);

@@ -131,9 +131,9 @@ export interface WebSocketCloseInfo {
 
 /**
  * Called by `WebSocket.receive()` once per message. Returning a promise (or any thenable)
- * holds the next message back until it settles; returning anything else does not.
+ * holds the next message back until it settles; any other value does not.
  */
-export type WebSocketMessageHandler = (message: WebSocketMessage) => void | PromiseLike<unknown>;
+export type WebSocketMessageHandler = (message: WebSocketMessage) => unknown;
 
 /** A WebSocket connection as the application sees it: messages, never the socket. */
 export interface WebSocket extends AsyncIterable<WebSocketMessage> {

@@ -114,16 +114,13 @@ function describe(exchange: ExchangeImpl): string {
   return `${r.method} ${r.target}`;
 }
 
-/** WebSocket readyState (RFC 6455 / WHATWG): above it, the WebSocket is closing or closed. */
-const OPEN = 1;
-
 function handlerFailed(context: ServerContext, exchange: ExchangeImpl, error: unknown): void {
   const response = exchange.response;
   // A client that went away makes writes fail: that is the client's doing, not a bug. A
   // WebSocket peer that leaves does not cancel the exchange (spec/features.md §9.4), but a
   // send() it left pending fails the same way.
   const clientGone =
-    error instanceof NgiError && error.code === 'NGI_ERR_STREAM_CLOSED' && (exchange.cancelled || (response.websocket?.socket?.readyState ?? OPEN) > OPEN);
+    error instanceof NgiError && error.code === 'NGI_ERR_STREAM_CLOSED' && (exchange.cancelled || response.websocket?.socket?.closing === true);
   const expected = error instanceof NgiError && error.status < 500;
   if (!clientGone && !expected) context.logError(`application error on ${describe(exchange)}`, error);
   if (response.state === 'pending') exchange.sendError(error);

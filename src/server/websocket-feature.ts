@@ -100,6 +100,8 @@ export class WebSocketFeatureImpl implements WebSocketFeature {
   handlerSettled(failed: boolean): void {
     const socket = this.#socket;
     if (socket === undefined) return;
+    // Nobody reads after the handler: a queue left unread must not hold the closing handshake.
+    socket.discardMessages();
     if (failed) void socket.close(1011, 'internal error').catch(() => socket.terminate());
     else void socket.close(1000, '').catch(() => socket.terminate());
   }

@@ -95,6 +95,8 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   /** A promise the handler returned has not settled: messages wait in the queue. */
   #handling = false;
   #received: { resolve(info: WebSocketCloseInfo): void; reject(error: unknown): void } | undefined;
+  /** Nobody will read messages any more (receive()'s handler failed, or the exchange's did). */
+  #discarding = false;
   readonly #limits: WebSocketLimits;
   #pingTimer: NodeJS.Timeout | undefined;
   #awaitingPong = false;
@@ -149,6 +151,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.#discarding) return;
     const message: WebSocketMessage = isBinary ? { type: 'binary', data } : { type: 'text', data: data.toString('utf8') };
     if (this.#handler !== undefined && !this.#handling && this.#queue.length === 0) {
       this.#handle(message);
@@ -222,17 +225,35 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
    * for a handler that returns nothing, or send()'s already-fulfilled RESOLVED.
    */
   #handle(message: WebSocketMessage): void {
-    let result: unknown;
     try {
-      result = this.#handler!(message);
+      const result = this.#handler!(message);
+      if (result === undefined || result === RESOLVED || result === null) return;
+      if (result instanceof Promise) {
+        this.#handling = true;
+        result.then(this.#handled, this.#handlerFailed);
+        return;
+      }
+      // Any other thenable: its `then` may be a throwing getter, or call back twice or late;
+      // one settlement counts.
+      const then: unknown = (result as { then?: unknown }).then;
+      if (typeof then !== 'function') return;
+      this.#handling = true;
+      let settled = false;
+      const once =
+        <A extends unknown[]>(next: (...args: A) => void) =>
+        (...args: A): void => {
+          if (settled) return;
+          settled = true;
+          next(...args);
+        };
+      try {
+        (then as PromiseLike<unknown>['then']).call(result, once(this.#handled), once(this.#handlerFailed));
+      } catch (error) {
+        once(this.#handlerFailed)(error);
+      }
     } catch (error) {
       this.#handlerFailed(error);
-      return;
     }
-    if (result === undefined || result === RESOLVED || result === null) return;
-    if (typeof (result as { then?: unknown }).then !== 'function') return;
-    this.#handling = true;
-    (result as PromiseLike<unknown>).then(this.#handled, this.#handlerFailed);
   }
 
   readonly #handled = (): void => {
@@ -240,14 +261,36 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
     this.#deliver();
   };
 
-  /** No message is handled after a failure; they queue (and reading pauses) until the handler returns. */
+  /** No message is handled after a failure: they are discarded (spec/features.md §9.3). */
   readonly #handlerFailed = (error: unknown): void => {
     this.#handling = false;
     this.#handler = undefined;
+    this.discardMessages();
     const received = this.#received;
     this.#received = undefined;
     received?.reject(error);
   };
+
+  /**
+   * Nobody will read messages any more: drop the queue and those still to come, and read on.
+   * A paused transport would never see the peer's Close, and the closing handshake that
+   * follows (the application's close(), or the host's when the handler settles) would end at
+   * closeTimeout as 1006.
+   */
+  discardMessages(): void {
+    this.#discarding = true;
+    this.#queue.length = 0;
+    this.#queuedBytes = 0;
+    if (this.#paused) {
+      this.#paused = false;
+      this.#ws.resume();
+    }
+  }
+
+  /** Closing or closed, or its transport gone: a send() now fails with NGI_ERR_STREAM_CLOSED. */
+  get closing(): boolean {
+    return this.#ws.readyState !== OPEN || this.#transport.destroyed;
+  }
 
   /** Hands queued messages to the handler in order; settles receive() once closed and empty. */
   #deliver(): void {

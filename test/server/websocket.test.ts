@@ -776,7 +776,7 @@ describe('receive()', () => {
               return ws.send(`echo ${text}`);
             }
             // A pending promise: the next message must wait for it.
-            return sleep(60).then(() => {
+            return sleep(200).then(() => {
               active--;
               return ws.send(`echo ${text}`);
             });
@@ -854,6 +854,7 @@ describe('receive()', () => {
       withScope(async (scope) => {
         const logs: string[] = [];
         const failure = deferred<string | undefined>();
+        const sending = deferred<void>();
         const srv = await server(
           scope,
           async (ex) => {
@@ -861,7 +862,11 @@ describe('receive()', () => {
             const big = new Uint8Array(4 * MiB);
             try {
               // Each message is answered with 4 MiB: more than the transport takes at once.
-              await ws.receive(() => ws.send(big));
+              await ws.receive(() => {
+                const sent = ws.send(big);
+                sending.resolve();
+                return sent;
+              });
               failure.resolve('resolved');
             } catch (error) {
               failure.resolve((error as { code?: string }).code);
@@ -874,11 +879,62 @@ describe('receive()', () => {
         const transport = kind === 'h1' ? (client.ws as unknown as { _socket: { pause(): void } })._socket : client.stream!;
         transport.pause();
         client.ws!.send('go');
-        await sleep(300);
+        await within(sending.promise, 5000, 'the server to start sending');
+        await sleep(50);
         client.close();
         assert.equal(await within(failure.promise, 5000, 'receive() to settle'), 'NGI_ERR_STREAM_CLOSED');
         await sleep(200);
         assert.deepEqual(logs.filter((l) => l.includes('application error')), []);
+      }),
+    );
+  }
+
+  for (const kind of ['h1', 'h2c'] as const) {
+    it(`${kind}: after a failure under a flood the closing handshake still completes (messages discarded, reading resumed): receive()'s catch and a handler that returns with messages unread`, { timeout: 20_000 }, () =>
+      withScope(async (scope) => {
+        const outcomes: Record<string, unknown> = {};
+        const done = { receive: deferred<void>(), returns: deferred<void>() };
+        const srv = await server(
+          scope,
+          async (ex) => {
+            const ws = await ex.features.websocket!.accept();
+            const started = Date.now();
+            if (ex.request.path === '/receive') {
+              try {
+                // The first message holds the rest back until the queue is over its limit and reading pauses.
+                await ws.receive(() => sleep(300).then(() => Promise.reject(new Error('stop'))));
+              } catch {
+                outcomes.receive = { closed: await ws.close(4400, 'bad input'), ms: Date.now() - started };
+                done.receive.resolve();
+              }
+              return;
+            }
+            // Reads one message, then returns with the rest queued and reading paused.
+            for await (const m of ws) {
+              void m;
+              await sleep(300);
+              break;
+            }
+            void ws.closed.then((closed) => {
+              outcomes.returns = { closed, ms: Date.now() - started };
+              done.returns.resolve();
+            });
+          },
+          { websocket: { maxQueuedBytes: 64 * KiB, closeTimeout: 4000 } },
+        );
+        for (const path of ['/receive', '/returns'] as const) {
+          const client = await open(scope, srv, kind, { path });
+          const closed = wsClosed(client.ws!, 10_000);
+          const chunk = Buffer.alloc(16 * KiB, 0x62);
+          for (let i = 0; i < 64; i++) client.ws!.send(chunk);
+          const expected = path === '/receive' ? { code: 4400, reason: 'bad input' } : { code: 1000, reason: '' };
+          assert.deepEqual(await closed, expected);
+          await within(done[path === '/receive' ? 'receive' : 'returns'].promise, 10_000, 'the server to see the close');
+          const outcome = outcomes[path.slice(1)] as { closed: unknown; ms: number };
+          // The peer's answering Close was read: its code, well before closeTimeout (then 1006).
+          assert.deepEqual(outcome.closed, expected);
+          assert.ok(outcome.ms < 3000, `${path}: the closing handshake took until ${outcome.ms} ms`);
+        }
       }),
     );
   }
