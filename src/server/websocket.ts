@@ -1,7 +1,8 @@
 /**
  * The WebSocket an application gets: messages as an async iterable or through a callback
- * (receive()), a promise per send, close codes both ways. Framing is ws's (over any Duplex: the socket after an HTTP/1.1
- * Upgrade, or the Http2Stream of an RFC 8441 CONNECT); never the socket itself.
+ * (receive()), a promise per send, close codes both ways. Framing is ws's (over any Duplex:
+ * the socket after an HTTP/1.1 Upgrade, or the Http2Stream of an RFC 8441 CONNECT); never
+ * the socket itself.
  */
 import type { Duplex } from 'node:stream';
 import { createRequire } from 'node:module';
