@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { ngiServe } from '../lib/helpers.ts';
 import type { Contender } from '../lib/types.ts';
 
 /**
@@ -19,11 +20,8 @@ export default {
   label: 'NGI from $NGI_BASELINE (ngi serve)',
   runtime: 'node',
   protocols: ['http1', 'h2c', 'h2-tls', 'ws-h1', 'ws-h2'],
-  start({ port, node, tls }) {
-    const root = baselineRoot()!;
-    const args = [path.join(root, 'dist/cli/run.js'), 'serve', path.join(root, 'bench/apps/ngi-app.mjs'), '--port', String(port), '--quiet', '--drain-timeout', '1000'];
-    if (tls) args.push('--cert', tls.cert, '--key', tls.key);
-    return { cmd: node, args };
+  start(context) {
+    return ngiServe(context, baselineRoot()!);
   },
   version() {
     const root = baselineRoot()!;

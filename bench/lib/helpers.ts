@@ -54,3 +54,13 @@ export function binaryVersion(binary: string, args: string[] = ['--version']): s
   const result = spawnSync(binary, args, { encoding: 'utf8', timeout: 15_000 });
   return (result.stdout || result.stderr || '?').trim().split('\n')[0] ?? '?';
 }
+
+/**
+ * `ngi serve` of a built tree, as the CLI runs: dist/cli/run.js (which re-executes itself with
+ * --max-semi-space-size=8 where the runtime can) and that tree's bench app.
+ */
+export function ngiServe(context: StartContext, root: string): Command {
+  const args = [path.join(root, 'dist/cli/run.js'), 'serve', path.join(root, 'bench/apps/ngi-app.mjs'), '--port', String(context.port), '--quiet', '--drain-timeout', '1000'];
+  if (context.tls) args.push('--cert', context.tls.cert, '--key', context.tls.key);
+  return { cmd: context.node, args };
+}

@@ -56,7 +56,7 @@ export function markdown(results: ResultsFile): string {
       const s = c.summary;
       const cpu = c.samples.map((x) => x.serverCpu).filter((x): x is number => x !== undefined);
       const cpuCell = cpu.length ? (cpu.reduce((a, b) => a + b, 0) / cpu.length).toFixed(2) : '';
-      const perCpuSummary = summarize(c.samples.filter((x) => x.serverCpu).map((x) => x.value / x.serverCpu!));
+      const perCpuSummary = perCpu ? summarize(c.samples.filter((x) => x.serverCpu).map((x) => x.value / x.serverCpu!)) : undefined;
       const perCpuCells = perCpu ? [perCpuSummary ? format(perCpuSummary.median, unit) : ''] : [];
       const label = name === 'ngi' ? `**${c.label}**` : c.label;
       const cells = s

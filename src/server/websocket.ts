@@ -229,31 +229,14 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
     try {
       const result = this.#handler!(message);
       if (result === undefined || result === RESOLVED || result === null) return;
-      if (result instanceof Promise) {
-        this.#handling = true;
-        result.then(this.#handled, this.#handlerFailed);
-        return;
-      }
-      // Any other thenable: its `then` may be a throwing getter, or call back twice or late;
-      // one settlement counts.
-      const then: unknown = (result as { then?: unknown }).then;
-      if (typeof then !== 'function') return;
+      if (typeof (result as { then?: unknown }).then !== 'function') return;
       this.#handling = true;
-      let settled = false;
-      const once =
-        <A extends unknown[]>(next: (...args: A) => void) =>
-        (...args: A): void => {
-          if (settled) return;
-          settled = true;
-          next(...args);
-        };
-      try {
-        (then as PromiseLike<unknown>['then']).call(result, once(this.#handled), once(this.#handlerFailed));
-      } catch (error) {
-        once(this.#handlerFailed)(error);
-      }
+      // Promise.resolve() returns a native promise as it is and adopts any other thenable as
+      // the language does: one settlement, however often it calls back, and a `then` that
+      // throws becomes a rejection.
+      Promise.resolve(result).then(this.#handled, this.#handlerFailed);
     } catch (error) {
-      this.#handlerFailed(error);
+      this.#handlerFailed(error); // the handler threw, or a `then` getter did
     }
   }
 
@@ -265,12 +248,17 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   /** No message is handled after a failure: they are discarded (spec/features.md §9.3). */
   readonly #handlerFailed = (error: unknown): void => {
     this.#handling = false;
-    this.#handler = undefined;
     this.discardMessages();
+    this.#endReceive()?.reject(error);
+  };
+
+  /** receive() is over: no more handler calls; returns its promise's settlers, once. */
+  #endReceive(): { resolve(info: WebSocketCloseInfo): void; reject(error: unknown): void } | undefined {
+    this.#handler = undefined;
     const received = this.#received;
     this.#received = undefined;
-    received?.reject(error);
-  };
+    return received;
+  }
 
   /**
    * Nobody will read messages any more: drop the queue and those still to come, and read on.
@@ -298,12 +286,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
     while (this.#handler !== undefined && !this.#handling) {
       const message = this.#dequeue();
       if (message === undefined) {
-        if (this.#closeInfo !== undefined) {
-          this.#handler = undefined;
-          const received = this.#received;
-          this.#received = undefined;
-          received?.resolve(this.#closeInfo);
-        }
+        if (this.#closeInfo !== undefined) this.#endReceive()?.resolve(this.#closeInfo);
         return;
       }
       this.#handle(message);

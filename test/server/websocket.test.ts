@@ -17,6 +17,7 @@ import type { ServeOptions } from '../../src/server/options.ts';
 import { startServer, testCertificate, portOf } from '../helpers/server.ts';
 import { RawClient, deferred, within } from '../helpers/raw.ts';
 import { connectH2, h2WebSocket, openH2WebSocket, wsClosed, WsInbox, type WsReceived } from '../helpers/ws-h2.ts';
+import { frame } from '../helpers/ws-frame.ts';
 
 const cert = testCertificate();
 const KiB = 1024;
@@ -162,20 +163,6 @@ function handshake(path: string, extra: Record<string, string> = {}, method = 'G
   let head = `${method} ${path} HTTP/1.1\r\n`;
   for (const [name, value] of Object.entries(fields)) if (value !== '') head += `${name}: ${value}\r\n`;
   return head + '\r\n';
-}
-
-/** A client frame (RFC 6455 §5.2), masked unless told otherwise. */
-function frame(opcode: number, payload: Buffer, options: { mask?: boolean; fin?: boolean } = {}): Buffer {
-  const mask = options.mask ?? true;
-  const header: number[] = [((options.fin ?? true) ? 0x80 : 0) | opcode];
-  const maskBit = mask ? 0x80 : 0;
-  if (payload.length < 126) header.push(maskBit | payload.length);
-  else if (payload.length < 65536) header.push(maskBit | 126, payload.length >> 8, payload.length & 0xff);
-  else throw new Error('frame(): payload too long for this helper');
-  if (!mask) return Buffer.concat([Buffer.from(header), payload]);
-  const key = Buffer.from([0x12, 0x34, 0x56, 0x78]);
-  const masked = Buffer.from(payload.map((b, i) => b ^ key[i % 4]!));
-  return Buffer.concat([Buffer.from(header), key, masked]);
 }
 
 interface ServerFrame {

@@ -10,20 +10,15 @@ import { once } from 'node:events';
 import { setImmediate as tick } from 'node:timers/promises';
 import { NgiWebSocket } from '../../src/server/websocket.ts';
 import { DEFAULT_WEBSOCKET } from '../../src/server/options.ts';
+import { frame } from '../helpers/ws-frame.ts';
 
-/** A masked client text frame (RFC 6455 §5.2), payload under 126 bytes. */
-function textFrame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  const key = Buffer.from([1, 2, 3, 4]);
-  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), key, payload.map((b, i) => b ^ key[i % 4]!)]);
-}
+const textFrame = (text: string): Buffer => frame(0x1, Buffer.from(text));
 
-/** A masked client Close frame with a code. */
+/** A client Close frame with a code (RFC 6455 §5.5.1). */
 function closeFrame(code: number): Buffer {
   const payload = Buffer.alloc(2);
   payload.writeUInt16BE(code);
-  const key = Buffer.from([9, 8, 7, 6]);
-  return Buffer.concat([Buffer.from([0x88, 0x82]), key, payload.map((b, i) => b ^ key[i % 4]!)]);
+  return frame(0x8, payload);
 }
 
 async function pair(): Promise<{ server: net.Socket; client: net.Socket; close(): void }> {
@@ -129,6 +124,7 @@ test('receive(): a thenable that calls back twice settles once; a throwing then 
     await bytesRead(server, frames.length);
     assert.deepEqual(handled, ['twice']);
     resolveTwice();
+    await tick();
     assert.deepEqual(handled, ['twice', 'next'], 'the second callback of the same thenable is ignored');
     await assert.rejects(done, /then getter/);
     assert.deepEqual(handled, ['twice', 'next', 'after', 'bad']);
