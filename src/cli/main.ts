@@ -1,5 +1,5 @@
 /**
- * `ngi serve <module> [--host H] [--port P] [--cert F --key F | --self-signed] [--quiet]`
+ * `ngi serve <module> [--host H] [--port P] [--cert F --key F | --self-signed] [--http2-engine E] [--quiet]`
  * The module's default export is the application (a handler or { handle, startup, shutdown }).
  */
 import { readFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ Options:
   --self-signed           TLS with a fresh self-signed certificate for localhost
   --drain-timeout <ms>    how long shutdown waits for in-flight requests (default 30000)
   --workers <n>           serve from n processes sharing the port (node:cluster; default 1)
+  --http2-engine <e>      what frames HTTP/2: node (node:http2, default) or ngi (NGI's own)
   --quiet                 no access log
   --debug                 error details in 500 responses
   -h, --help              this text
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
         'self-signed': { type: 'boolean' },
         'drain-timeout': { type: 'string' },
         workers: { type: 'string' },
+        'http2-engine': { type: 'string' },
         quiet: { type: 'boolean' },
         debug: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -77,6 +79,11 @@ export async function main(argv: string[]): Promise<number> {
   if (values['drain-timeout'] !== undefined) {
     if (!/^\d+$/.test(values['drain-timeout'])) return fail('--drain-timeout must be a number of milliseconds');
     options.timeouts = { drain: Number(values['drain-timeout']) };
+  }
+  const engine = values['http2-engine'];
+  if (engine !== undefined) {
+    if (engine !== 'node' && engine !== 'ngi') return fail(`--http2-engine must be node or ngi, got ${engine}`);
+    options.http2Engine = engine;
   }
   if ((values.cert === undefined) !== (values.key === undefined)) return fail('--cert and --key go together');
   if (values.cert !== undefined && values['self-signed']) return fail('use either --cert/--key or --self-signed');

@@ -20,6 +20,7 @@ import { ResponseBase, type HeadOptions } from './response.ts';
 import { noop } from './promises.ts';
 import { checkHandshake } from '../core/websocket-handshake.ts';
 import { WebSocketFeatureImpl } from './websocket-feature.ts';
+import { SessionIdleTimer } from './session-idle.ts';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = http2.constants;
 const FLAG_END_STREAM = 0x1;
@@ -44,54 +45,6 @@ function responseHead(status: number, flat: string[]): http2.OutgoingHttpHeaders
 const kConnection = Symbol('ngi.session-connection');
 const kIdle = Symbol('ngi.session-idle');
 type TrackedSession = http2.ServerHttp2Session & { [kConnection]?: ConnectionState; [kIdle]?: SessionIdleTimer };
-
-/**
- * timeouts.idle for a session: closed (GOAWAY) once it has had no open stream for that long;
- * long-lived quiet streams are not cut. Not node's session.setTimeout(): node refreshes that
- * timer on every frame read or written, and the refresh (a timer-list re-insert and a clock
- * read) showed up at 2-3 % of HTTP/2 request and WebSocket message profiles. Here the clock is
- * read once per stream end, and one timer per session is armed only while it has no stream.
- */
-class SessionIdleTimer {
-  readonly #session: http2.ServerHttp2Session;
-  readonly #connection: ConnectionState;
-  readonly #idle: number;
-  #since = 0;
-  #timer: NodeJS.Timeout | undefined;
-
-  constructor(session: http2.ServerHttp2Session, connection: ConnectionState, idle: number) {
-    this.#session = session;
-    this.#connection = connection;
-    this.#idle = idle;
-  }
-
-  /** The session has no open stream as of now. */
-  start(): void {
-    if (this.#session.closed || this.#session.destroyed) return;
-    this.#since = performance.now();
-    if (this.#timer === undefined) this.#arm(this.#idle);
-  }
-
-  stop(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #arm(ms: number): void {
-    this.#timer = setTimeout(SessionIdleTimer.#fire, ms, this);
-    this.#timer.unref();
-  }
-
-  static #fire(self: SessionIdleTimer): void {
-    self.#timer = undefined;
-    const session = self.#session;
-    // Streams are open: the timer is armed again when the last one ends.
-    if (session.closed || session.destroyed || self.#connection.inFlight > 0) return;
-    const left = self.#since + self.#idle - performance.now();
-    if (left > 1) self.#arm(left);
-    else session.close();
-  }
-}
 
 const kResponse = Symbol('ngi.response');
 type TaggedStream = http2.ServerHttp2Stream & { [kResponse]?: Http2Response };

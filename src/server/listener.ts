@@ -6,7 +6,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type http from 'node:http';
-import type http2 from 'node:http2';
 import { classifyPreface } from '../core/preface.ts';
 import type { ResolvedOptions } from './options.ts';
 import { connectionOf } from './connection.ts';
@@ -22,17 +21,20 @@ function toHttp1(h1: http.Server, socket: net.Socket): void {
   h1.emit('connection', socket);
 }
 
-function toHttp2(h2: http2.Http2Server, socket: net.Socket): void {
+function toHttp2(h2: Http2Acceptor, socket: net.Socket): void {
   connectionOf(socket, socket instanceof tls.TLSSocket).kind = 'h2';
-  h2.emit('connection', socket);
+  h2(socket);
 }
+
+/** Takes an HTTP/2 connection: node:http2's server, or NGI's own framing (options.http2Engine). */
+export type Http2Acceptor = (socket: net.Socket) => void;
 
 /**
  * Reads until the bytes match or leave the HTTP/2 preface (RFC 9113 §3.4), then puts them
  * back. HTTP/1 sockets are resumed; HTTP/2 ones are not (node:http2 reads the unshifted
  * bytes itself, and resuming first would lose the preface).
  */
-function sniff(socket: net.Socket, h1: http.Server, h2: http2.Http2Server, headersTimeout: number): void {
+function sniff(socket: net.Socket, h1: http.Server, h2: Http2Acceptor, headersTimeout: number): void {
   let received: Buffer | undefined;
   const onData = (chunk: Buffer): void => {
     received = received === undefined ? chunk : Buffer.concat([received, chunk]);
@@ -72,7 +74,7 @@ function destroySocket(this: net.Socket): void {
   this.destroy();
 }
 
-export function createFront(options: ResolvedOptions, h1: http.Server, h2: http2.Http2Server, isDraining: () => boolean): Front {
+export function createFront(options: ResolvedOptions, h1: http.Server, h2: Http2Acceptor, isDraining: () => boolean): Front {
   const sockets = new Set<net.Socket>();
   function untrack(this: net.Socket): void {
     sockets.delete(this);

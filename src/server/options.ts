@@ -83,6 +83,13 @@ export interface ServeOptions {
    * report no RFC 7540 signals).
    */
   priorities?: 'rfc9218' | 'rfc7540';
+  /**
+   * What frames HTTP/2. 'node' (default): node:http2 (nghttp2). 'ngi': NGI's own framing in
+   * JavaScript (src/h2/), faster per request; it does not yet carry WebSockets over HTTP/2
+   * (clients then use HTTP/1.1 for them) or schedule responses by RFC 9218 urgency, and
+   * `Upgrade: h2c` connections stay on node:http2. See docs/server-behavior.md.
+   */
+  http2Engine?: 'node' | 'ngi';
   /** Install SIGINT/SIGTERM handlers that close the server gracefully. Default false. */
   handleSignals?: boolean;
 }
@@ -95,6 +102,7 @@ export interface ResolvedOptions {
   timeouts: Timeouts;
   websocket: WebSocketOptions;
   priorities: 'rfc9218' | 'rfc7540';
+  http2Engine: 'node' | 'ngi';
   accessLog: boolean;
   debug: boolean;
   log: (line: string) => void;
@@ -156,6 +164,10 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new NgiError('INVALID_OPTION', `port must be an integer from 0 to 65535, got ${String(port)}`);
   }
+  const http2Engine = options.http2Engine ?? 'node';
+  if (http2Engine !== 'node' && http2Engine !== 'ngi') {
+    throw new NgiError('INVALID_OPTION', `http2Engine must be 'node' or 'ngi', got ${JSON.stringify(http2Engine)}`);
+  }
   if (options.tls && (!options.tls.cert || !options.tls.key)) {
     throw new NgiError('INVALID_OPTION', 'tls needs both cert and key');
   }
@@ -167,6 +179,7 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     timeouts,
     websocket: { ...websocketNumbers, perMessageDeflate: perMessageDeflate === true },
     priorities: options.priorities === 'rfc7540' ? 'rfc7540' : 'rfc9218',
+    http2Engine,
     accessLog: options.accessLog ?? true,
     debug: options.debug ?? false,
     log: options.log ?? writeStderr,

@@ -2,7 +2,7 @@
  * serve(app, options): lifespan startup, one listening port for every protocol, access
  * log, and graceful shutdown. See docs/server-behavior.md.
  */
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { AppExport, Application, Handler } from '../interface/app.ts';
 import { NgiError } from '../interface/errors.ts';
 import { formatAccessLine } from './access-log.ts';
@@ -11,6 +11,7 @@ import type { ServerContext } from './context.ts';
 import type { ExchangeImpl } from './exchange.ts';
 import { createHttp1Server } from './http1.ts';
 import { createHttp2Server, drainSession } from './http2.ts';
+import { createEngineGlue } from './http2-ngi.ts';
 import { upgradeToHttp2 } from './h2c.ts';
 import { createFront } from './listener.ts';
 import { WebSocketRegistry } from './websocket-feature.ts';
@@ -79,7 +80,9 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
     if (context.draining) socket.destroy();
     else upgradeToHttp2(h2.server, req, socket, head, opts.timeouts.headers);
   };
-  const front = createFront(opts, h1, h2.server, () => context.draining);
+  const engine = createEngineGlue(context);
+  const toHttp2 = opts.http2Engine === 'ngi' ? engine.accept : (socket: Socket) => void h2.server.emit('connection', socket);
+  const front = createFront(opts, h1, toHttp2, () => context.draining);
 
   const runShutdownHook = async (): Promise<void> => {
     if (!application.shutdown) return;
@@ -141,6 +144,7 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
     for (const socket of context.websockets) socket.goAway();
     // Node 20/22 send no GOAWAY on close: every session is drained here, on every line.
     for (const session of h2.sessions) drainSession(session);
+    for (const session of engine.sessions) session.close();
     h1.closeIdleConnections();
     // Idle HTTP/1.1 sockets that node does not see as idle (between pipelined requests).
     for (const socket of front.sockets) {
@@ -162,6 +166,7 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
       for (const exchange of running.toArray()) exchange.cancel(reason);
       for (const socket of context.websockets) socket.terminate();
       for (const session of h2.sessions) session.destroy();
+      for (const session of engine.sessions) session.destroy();
       h1.closeAllConnections();
     }
     // Give sockets a moment to finish their close handshakes, then end the stragglers.

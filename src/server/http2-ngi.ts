@@ -1,0 +1,421 @@
+/**
+ * HTTP/2 glue on NGI's own framing (src/h2/), chosen with `http2Engine: 'ngi'`: the same
+ * exchanges as the glue on node:http2 (http2.ts), without node's per-stream Duplex, headers
+ * object and events. A request without a body costs one stream record and NGI's exchange.
+ *
+ * Not carried yet on this engine (feature detection says so per exchange): WebSockets over
+ * HTTP/2 (SETTINGS_ENABLE_CONNECT_PROTOCOL is not advertised, so clients use HTTP/1.1 for
+ * them), RFC 7540 priority signals, and scheduling by RFC 9218 urgency (responses go out in
+ * turn). `Upgrade: h2c` connections stay on node:http2.
+ */
+import { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { Chunk } from '../interface/exchange.ts';
+import type { EarlyHintsFeature, Features, FlowControlFeature, Http2Feature, Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
+import type { FieldsInit } from '../interface/fields.ts';
+import { NgiError } from '../interface/errors.ts';
+import { ErrorCode } from '../h2/frames.ts';
+import type { RequestHead } from '../h2/request-fields.ts';
+import { H2Session, type H2SessionOptions, type SessionListener } from '../h2/session.ts';
+import type { H2Stream, StreamListener } from '../h2/stream.ts';
+import { parsePriority } from '../core/priority.ts';
+import { acceptsTrailers, FlatFields, hasToken } from '../core/fields.ts';
+import { normalizeFields } from '../core/outgoing-fields.ts';
+import { taggedConnection, type ConnectionState } from './connection.ts';
+import type { ServerContext } from './context.ts';
+import { ExchangeImpl, runExchange } from './exchange.ts';
+import { NodeRequestBody, type BodySource } from './request-body.ts';
+import { RequestImpl } from './request.ts';
+import { ResponseBase, type HeadOptions } from './response.ts';
+import { SessionIdleTimer } from './session-idle.ts';
+
+const STATUS_TEXT = new Map<number, string>();
+function statusText(status: number): string {
+  let text = STATUS_TEXT.get(status);
+  if (text === undefined) STATUS_TEXT.set(status, (text = String(status)));
+  return text;
+}
+
+function toBuffer(chunk: Chunk): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** Stands in for the body of a request that ended with its HEADERS: NodeRequestBody never reads it. */
+const NO_BODY = new Readable({ read() {} });
+NO_BODY.push(null);
+
+/**
+ * A request body as a node Readable (what NodeRequestBody reads, pulling), fed by the stream.
+ * Bytes that have left its buffer are consumed: they go back to the client as stream window
+ * when the reader asks for more (_read), so the client runs ahead of the application by the
+ * stream window, no more.
+ */
+class StreamBody extends Readable {
+  readonly #stream: H2Stream;
+  #pushed = 0;
+  #returned = 0;
+
+  constructor(stream: H2Stream) {
+    super();
+    this.#stream = stream;
+  }
+
+  override _read(): void {
+    const consumed = this.#pushed - this.readableLength - this.#returned;
+    if (consumed > 0) {
+      this.#returned += consumed;
+      this.#stream.consume(consumed);
+    }
+  }
+
+  data(chunk: Buffer): void {
+    this.#pushed += chunk.length;
+    this.push(chunk);
+  }
+}
+
+/** The response of an exchange on the engine; also its stream's listener and its body's source. */
+class EngineResponse extends ResponseBase implements StreamListener, BodySource {
+  readonly #stream: H2Stream;
+  protected readonly isHeadRequest: boolean;
+  protected readonly trailersSupported = true;
+  readonly maxBodySize: number;
+  readonly maxBufferedBody: number;
+  get flowing(): boolean {
+    return false;
+  }
+  readonly #expectContinue: boolean;
+  #body: StreamBody | undefined;
+  #rawTrailers: string[] | undefined;
+  #exchange: ExchangeImpl | undefined;
+  #connection: ConnectionState | undefined;
+  #idle: SessionIdleTimer | undefined;
+  #drainWaiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  #drainPromise: Promise<void> | undefined;
+  requestTimer: NodeJS.Timeout | undefined;
+
+  constructor(stream: H2Stream, isHead: boolean, limits?: { maxBodySize: number; maxBufferedBody: number }, expectContinue = false) {
+    super();
+    this.#stream = stream;
+    this.isHeadRequest = isHead;
+    this.maxBodySize = limits?.maxBodySize ?? 0;
+    this.maxBufferedBody = limits?.maxBufferedBody ?? 0;
+    this.#expectContinue = expectContinue;
+    stream.listener = this;
+  }
+
+  /** The Readable the request body is read from (created only for requests that have one). */
+  bodyReadable(): Readable {
+    return (this.#body ??= new StreamBody(this.#stream));
+  }
+
+  attach(exchange: ExchangeImpl, connection: ConnectionState, idle: SessionIdleTimer | undefined): void {
+    this.#exchange = exchange;
+    this.#connection = connection;
+    this.#idle = idle;
+    connection.inFlight++;
+  }
+
+  // StreamListener
+  streamData(chunk: Buffer): void {
+    this.#body?.data(chunk);
+  }
+
+  streamEnd(): void {
+    this.#body?.push(null);
+  }
+
+  streamTrailers(flat: string[]): void {
+    this.#rawTrailers = flat;
+  }
+
+  streamDrain(): void {
+    const waiter = this.#drainWaiter;
+    this.#drainWaiter = undefined;
+    waiter?.resolve();
+  }
+
+  streamClose(code: number): void {
+    if (this.requestTimer !== undefined) clearTimeout(this.requestTimer);
+    const body = this.#body;
+    if (body !== undefined && !body.readableEnded && code !== ErrorCode.NO_ERROR) {
+      body.destroy(new NgiError('STREAM_CLOSED', `the stream was reset (code ${code})`));
+    }
+    const waiter = this.#drainWaiter;
+    this.#drainWaiter = undefined;
+    waiter?.reject(new NgiError('STREAM_CLOSED', 'write(): the client reset the stream or closed the connection'));
+    const connection = this.#connection;
+    if (connection !== undefined && --connection.inFlight === 0) this.#idle?.start();
+    this.#exchange?.transportClosed();
+  }
+
+  // BodySource
+  onFirstRead(): void {
+    // RFC 9110 §10.1.1.
+    if (this.#expectContinue) this.sendContinue();
+  }
+
+  trailers(): FlatFields {
+    return this.#rawTrailers ? FlatFields.fromHttp2(this.#rawTrailers) : FlatFields.empty;
+  }
+
+  protected override releaseRequest(): void {
+    this.finishUnreadRequest();
+  }
+
+  protected get transportOpen(): boolean {
+    return !this.#stream.closed;
+  }
+
+  protected get sink(): NodeJS.EventEmitter {
+    throw new Error('the engine response has no node sink');
+  }
+
+  protected override waitForDrain(): Promise<void> {
+    if (this.#drainPromise === undefined || this.#drainWaiter === undefined) {
+      this.#drainPromise = new Promise<void>((resolve, reject) => (this.#drainWaiter = { resolve, reject }));
+    }
+    return this.#drainPromise;
+  }
+
+  protected sendHead(status: number, flat: string[], options: HeadOptions): void {
+    flat.unshift(':status', statusText(status));
+    this.#stream.respond(flat, options.endStream);
+  }
+
+  protected writeBody(chunk: Chunk): boolean {
+    return this.#stream.write(toBuffer(chunk));
+  }
+
+  protected endBody(chunk: Chunk | undefined): void {
+    this.#stream.end(chunk === undefined ? undefined : toBuffer(chunk));
+  }
+
+  protected endWithTrailers(flat: string[]): void {
+    this.#stream.endWithTrailers(flat);
+    this.finishUnreadRequest();
+  }
+
+  /** RST_STREAM: the peer learns the response is not complete. */
+  abort(code: number = ErrorCode.INTERNAL_ERROR): void {
+    this.state = 'ended';
+    this.#stream.reset(code);
+  }
+
+  /** RFC 9113 §8.1: a complete response before the request body ended asks the client to stop. */
+  finishUnreadRequest(): void {
+    if (this.state === 'ended') this.#stream.stopReading();
+  }
+
+  sendEarlyHints(fields: FieldsInit): Promise<void> {
+    if (this.state !== 'pending') return Promise.reject(new NgiError('RESPONSE_STARTED', 'early hints must come before the response'));
+    let flat: string[];
+    try {
+      flat = normalizeFields(fields).flat;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.transportOpen) return Promise.reject(new NgiError('STREAM_CLOSED', 'early hints: the stream was reset'));
+    flat.unshift(':status', '103');
+    this.#stream.informational(flat);
+    return Promise.resolve();
+  }
+
+  sendContinue(): void {
+    if (this.state === 'pending' && this.transportOpen) this.#stream.informational([':status', '100']);
+  }
+}
+
+/** Server push (RFC 9113 §8.4) from one parent stream. */
+class EnginePush implements PushFeature {
+  readonly #parent: H2Stream;
+  readonly #request: RequestImpl;
+
+  constructor(parent: H2Stream, request: RequestImpl) {
+    this.#parent = parent;
+    this.#request = request;
+  }
+
+  push(init: PushRequest): Promise<PushedExchange> {
+    const method = init.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') {
+      return Promise.reject(new NgiError('INVALID_OPTION', `push(): ${String(method)} is not a safe, cacheable method (RFC 9113 §8.4)`));
+    }
+    if (!init.path.startsWith('/')) return Promise.reject(new NgiError('INVALID_OPTION', `push(): the path must start with '/', got ${JSON.stringify(init.path)}`));
+    let flat: string[];
+    try {
+      flat = normalizeFields(init.headers).flat;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const authority = init.authority ?? this.#request.authority;
+    const scheme = this.#request.scheme;
+    const raw = [':method', method, ':path', init.path, ':scheme', scheme, ':authority', authority, ...flat];
+    const pushed = this.#parent.push(raw);
+    if (pushed === undefined) return Promise.reject(new NgiError('PUSH_REFUSED', 'push(): the client does not accept pushes now, or the parent stream has closed'));
+    // A promised request has no body: its response serves as the (empty) body's source.
+    const response = new EngineResponse(pushed, method === 'HEAD');
+    const body = new NodeRequestBody(NO_BODY, 0, true, response);
+    return Promise.resolve({ request: new RequestImpl(method, scheme, authority, init.path, raw, true, body), response });
+  }
+}
+
+class EngineFeatures implements Features, EarlyHintsFeature, ResponseTrailersFeature, Http2Feature {
+  readonly websocket: WebSocketFeature | undefined = undefined;
+  #priority: PriorityFeature | undefined;
+  #push: EnginePush | undefined;
+  readonly #stream: H2Stream;
+  readonly #request: RequestImpl;
+  readonly #response: EngineResponse;
+  readonly drain: ConnectionState;
+
+  constructor(stream: H2Stream, request: RequestImpl, response: EngineResponse, connection: ConnectionState) {
+    this.#stream = stream;
+    this.#request = request;
+    this.#response = response;
+    this.drain = connection;
+  }
+
+  get streamId(): number {
+    return this.#stream.id;
+  }
+
+  /** Present while the peer allows pushes (SETTINGS_ENABLE_PUSH) and this stream can carry them. */
+  get push(): PushFeature | undefined {
+    if (!this.#stream.pushAllowed) return undefined;
+    return (this.#push ??= new EnginePush(this.#stream, this.#request));
+  }
+
+  get earlyHints(): EarlyHintsFeature {
+    return this;
+  }
+
+  get responseTrailers(): ResponseTrailersFeature {
+    return this;
+  }
+
+  get http2(): Http2Feature {
+    return this;
+  }
+
+  get flowControl(): FlowControlFeature {
+    return this.#request.body;
+  }
+
+  get priority(): PriorityFeature {
+    return (this.#priority ??= parsePriority(this.#request.headers.get('priority')));
+  }
+
+  send(fields: FieldsInit): Promise<void> {
+    return this.#response.sendEarlyHints(fields);
+  }
+
+  get acceptedByClient(): boolean {
+    return acceptsTrailers(this.#request.headers);
+  }
+
+  get peerSettings(): Http2PeerSettings {
+    return this.#stream.session.peerSettings;
+  }
+}
+
+function onStream(context: ServerContext, connection: ConnectionState, idle: SessionIdleTimer | undefined, stream: H2Stream, fields: string[], head: RequestHead, endStream: boolean): void {
+  const limits = context.options.limits;
+  if (head.protocol !== undefined) {
+    // Extended CONNECT (RFC 8441) is not offered by this engine, so this cannot be a request it takes.
+    stream.respond([':status', '501'], true);
+    return;
+  }
+  const method = head.method;
+  const expect = FlatFields.fromHttp2 === undefined ? undefined : findField(fields, 'expect');
+  const expectContinue = hasToken(expect, '100-continue');
+  const response = new EngineResponse(stream, method === 'HEAD', limits, expectContinue);
+  const length = head.contentLength;
+  const body = new NodeRequestBody(endStream ? NO_BODY : response.bodyReadable(), length, endStream, response);
+  const scheme = head.scheme === 'https' ? 'https' : 'http';
+  const request = new RequestImpl(method, scheme, head.authority, head.path ?? '', fields, true, body);
+  const features = new EngineFeatures(stream, request, response, connection);
+  const exchange = new ExchangeImpl(context, connection.encrypted ? 'h2' : 'h2c', connection, request, response, features);
+  response.attach(exchange, connection, idle);
+  if (!endStream && context.options.timeouts.request > 0) {
+    const requestTimer = setTimeout(() => {
+      // The timeout measures the client: a body it has sent in full (END_STREAM) is on time.
+      if (body.finished || stream.remoteClosed) return;
+      exchange.cancel(new NgiError('REQUEST_TIMEOUT', 'the request body did not arrive within the request timeout'));
+      if (response.state === 'pending') {
+        exchange.sendError(new NgiError('REQUEST_TIMEOUT', 'request timeout'));
+        response.finishUnreadRequest();
+      } else {
+        response.abort(ErrorCode.CANCEL);
+      }
+    }, context.options.timeouts.request);
+    requestTimer.unref();
+    response.requestTimer = requestTimer;
+  }
+  if (length !== undefined && length > limits.maxBodySize) {
+    return exchange.refuse(new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
+  }
+  if (expect !== undefined && !expectContinue) {
+    // RFC 9110 §10.1.1: an expectation the server cannot meet.
+    return exchange.refuse(new NgiError('EXPECTATION_FAILED', `unsupported expectation ${JSON.stringify(expect)}`));
+  }
+  runExchange(context, exchange);
+}
+
+/** The value of `name` in a flat list (the first line), without building the request's field map. */
+function findField(flat: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
+  return undefined;
+}
+
+export interface EngineGlue {
+  /** Takes a socket whose next bytes are the client preface (cleartext after sniffing, or TLS after ALPN h2). */
+  accept(socket: Socket): void;
+  readonly sessions: Set<H2Session>;
+}
+
+export function createEngineGlue(context: ServerContext): EngineGlue {
+  const { limits, timeouts } = context.options;
+  const sessions = new Set<H2Session>();
+  const settings: H2SessionOptions = {
+    maxConcurrentStreams: limits.maxConcurrentStreams,
+    maxHeaderListSize: limits.maxHeaderSize,
+    initialWindowSize: limits.streamWindow,
+    connectionWindow: limits.connectionWindow,
+    enableConnectProtocol: false,
+    noRfc7540Priorities: context.options.priorities === 'rfc9218',
+  };
+  return {
+    sessions,
+    accept(socket: Socket): void {
+      const connection = taggedConnection(socket);
+      if (connection === undefined) {
+        socket.destroy();
+        return;
+      }
+      let idle: SessionIdleTimer | undefined;
+      const listener: SessionListener = {
+        stream: (stream, fields, head, endStream) => onStream(context, connection, idle, stream, fields, head, endStream),
+        // A GOAWAY from the peer means this connection takes no new streams: drain.
+        goaway: () => connection.startDrain(),
+        idle: () => idle?.start(),
+        close: () => {
+          sessions.delete(session);
+          idle?.stop();
+        },
+        internalError: (error) => context.logError('HTTP/2 connection failed', error),
+      };
+      const session = new H2Session(socket, settings, listener);
+      sessions.add(session);
+      if (timeouts.idle > 0) {
+        idle = new SessionIdleTimer(session, connection, timeouts.idle);
+        idle.start();
+      }
+      if (context.draining) {
+        connection.startDrain();
+        session.close();
+      }
+    },
+  };
+}
