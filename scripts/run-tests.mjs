@@ -14,12 +14,33 @@ function collect(target, out) {
   return out;
 }
 
-const targets = process.argv.slice(2);
-const files = (targets.length ? targets : ['test']).flatMap((t) => collect(t, []));
+// `--http2-engine ngi`: the suites that reach HTTP/2 run again on NGI's own framing
+// (test/helpers/server.ts reads NGI_TEST_HTTP2_ENGINE); without targets, those files below.
+const HTTP2_SUITES = [
+  'test/server/http2.test.ts',
+  'test/server/http2-features.test.ts',
+  'test/server/errors.test.ts',
+  'test/server/flow-control.test.ts',
+  'test/server/regressions.test.ts',
+  'test/server/shutdown.test.ts',
+  'test/server/unawaited-writes.test.ts',
+  'test/server/upload-memory.test.ts',
+  'test/server/priority-rfc7540.test.ts',
+  'test/server/websocket.test.ts',
+  'test/server/websocket-denial.test.ts',
+  'test/interop/grpc.test.ts',
+  'test/browser/websocket-chromium.test.ts',
+];
+const args = process.argv.slice(2);
+const engineAt = args.indexOf('--http2-engine');
+const engine = engineAt >= 0 ? args.splice(engineAt, 2)[1] : undefined;
+const targets = args;
+const files = (targets.length ? targets : engine ? HTTP2_SUITES : ['test']).flatMap((t) => collect(t, []));
 if (files.length === 0) {
   console.error('run-tests: no *.test.ts files found');
   process.exit(1);
 }
-console.log(`run-tests: ${process.execPath} (${process.version}), ${files.length} files`);
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+console.log(`run-tests: ${process.execPath} (${process.version}), ${files.length} files${engine ? `, HTTP/2 engine ${engine}` : ''}`);
+const env = engine ? { ...process.env, NGI_TEST_HTTP2_ENGINE: engine } : process.env;
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

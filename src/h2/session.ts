@@ -63,6 +63,10 @@ const SEND_QUANTUM = 64 * 1024;
 /** Frames that do nothing (empty DATA, empty CONTINUATION) allowed per connection, as nghttp2's maxSessionInvalidFrames. */
 const MAX_INVALID_FRAMES = 1000;
 const MAX_STREAM_ID = 2 ** 31 - 1;
+/** Peer streams we reset that are remembered, so the frames the peer had in flight on them are ignored (§5.1). */
+const RESET_MEMORY = 1024;
+/** Field lines in one request header list (node:http2's maxHeaderListPairs default). */
+const MAX_HEADER_LINES = 128;
 
 /** A header block being assembled from HEADERS or PUSH_PROMISE and CONTINUATION frames. */
 interface PendingBlock {
@@ -90,6 +94,8 @@ export class H2Session {
   /** Open streams we promised (counted against the peer's limit). */
   #pushed = 0;
   #lastPeerId = 0;
+  /** The latest peer stream ids we sent RST_STREAM on, oldest first (at most RESET_MEMORY). */
+  readonly #resetIds = new Set<number>();
   #nextPushId = 2;
 
   // Settings (§6.5.2).
@@ -369,6 +375,11 @@ export class H2Session {
     if (block === undefined || block.id !== id) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'CONTINUATION without a header block to continue');
     const size = end - start;
     if (size === 0 && (flags & Flag.END_HEADERS) === 0) this.#invalid('empty CONTINUATION frames');
+    // Tiny CONTINUATION frames cost a buffer each, ten times their size on the wire: the frames
+    // of one block are bounded too (nghttp2: 8), beyond what its size bound needs at 16,384 each.
+    if (block.parts.length > Math.max(8, Math.ceil((this.#options.maxHeaderListSize * 2 + 16_384) / MIN_MAX_FRAME_SIZE))) {
+      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many CONTINUATION frames');
+    }
     block.size += size;
     this.#checkBlockSize(block.size);
     block.parts.push(Buffer.from(buf.subarray(start, end)));
@@ -395,19 +406,29 @@ export class H2Session {
       if (failure instanceof HpackError) throw new ConnectionError(ErrorCode.COMPRESSION_ERROR, failure.message);
       throw failure;
     }
-    if (error !== undefined) throw error;
     const endStream = (flags & Flag.END_STREAM) !== 0;
     const existing = this.#streams.get(id);
-    if (existing !== undefined) return this.#trailers(existing, fields, endStream);
+    if (existing !== undefined) {
+      if (error !== undefined) throw error;
+      return this.#trailers(existing, fields, endStream);
+    }
     if ((id & 1) === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `client stream with even id ${id}`);
     if (id <= this.#lastPeerId) {
-      // A closed stream (§5.1): after our RST_STREAM the peer may still have frames in flight.
-      return;
+      // §5.1: frames the peer sent before it saw our RST_STREAM, or on a stream above our final
+      // GOAWAY (§6.8), are ignored.
+      if (this.#resetIds.has(id) || id > this.#goawayLastId) return;
+      // §5.1.1: a new stream's id is greater than every id the peer used before; a lower one (a
+      // skipped or closed stream) is a connection error of type PROTOCOL_ERROR.
+      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on stream ${id}, not above ${this.#lastPeerId}`);
     }
     this.#lastPeerId = id;
     // Streams above the final GOAWAY's id are not processed (§6.8); the client retries them elsewhere.
     if (id > this.#goawayLastId) return;
-    if (fields === undefined) {
+    // An error found in the HEADERS frame (§5.3.1) resets the stream, now no longer idle.
+    if (error !== undefined) throw error;
+    // Over SETTINGS_MAX_HEADER_LIST_SIZE, or more field lines than node's maxHeaderListPairs
+    // default (128): many tiny fields cost per line whatever their size.
+    if (fields === undefined || fields.length > MAX_HEADER_LINES * 2) {
       this.#refuse(id, ErrorCode.ENHANCE_YOUR_CALM);
       return;
     }
@@ -679,6 +700,10 @@ export class H2Session {
   }
 
   #writeReset(id: number, code: number): void {
+    if ((id & 1) === 1) {
+      this.#resetIds.add(id);
+      if (this.#resetIds.size > RESET_MEMORY) this.#resetIds.delete(this.#resetIds.values().next().value as number);
+    }
     const at = this.#reserve(FRAME_HEADER_SIZE + 4);
     writeFrameHeader(this.#slab, at, 4, FrameType.RST_STREAM, 0, id);
     this.#slab.writeUInt32BE(code, at + FRAME_HEADER_SIZE);
@@ -774,7 +799,8 @@ export class H2Session {
     }
     const length = chunk.length;
     let offset = 0;
-    if (!this.#outputBlocked) {
+    // Straight out only when no other stream waits: waiting ones go by urgency (#pump).
+    if (this.#ready.length === 0 && !this.#outputBlocked) {
       for (;;) {
         const allowed = Math.min(stream.sendWindow, this.#connSendWindow, this.#peerMaxFrameSize, length - offset);
         const last = offset + allowed === length;
@@ -823,21 +849,29 @@ export class H2Session {
   /** Sends queued response data, stream by stream in turn, while windows and the socket allow. */
   #pump(): void {
     const ready = this.#ready;
-    let rounds = ready.length * 64;
+    let rounds = ready.length * 64 + 64;
     while (ready.length > 0 && !this.#outputBlocked && rounds-- > 0) {
-      const stream = ready.shift()!;
-      stream.scheduled = false;
-      if (stream.closed) continue;
-      if (this.#connSendWindow <= 0 && stream.queued > 0) {
-        // Waits for the connection's WINDOW_UPDATE.
-        stream.scheduled = true;
-        ready.unshift(stream);
-        break;
+      // RFC 9218 §10: the lowest urgency first; among equals, in the order they became ready.
+      let at = 0;
+      for (let i = 1; i < ready.length; i++) if (ready[i]!.urgency < ready[at]!.urgency) at = i;
+      const stream = ready[at]!;
+      if (stream.closed) {
+        ready.splice(at, 1);
+        stream.scheduled = false;
+        continue;
       }
+      // Waits for the connection's WINDOW_UPDATE.
+      if (this.#connSendWindow <= 0 && stream.queued > 0) break;
       this.#sendQueued(stream);
       if (stream.queued > 0 && stream.sendWindow > 0 && !stream.closed) {
-        stream.scheduled = true;
-        ready.push(stream);
+        // An incremental response takes turns with its equals; others keep their place until done.
+        if (stream.incremental) {
+          ready.splice(at, 1);
+          ready.push(stream);
+        }
+      } else {
+        ready.splice(at, 1);
+        stream.scheduled = false;
       }
     }
   }

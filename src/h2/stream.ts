@@ -72,6 +72,9 @@ export class H2Stream {
   scheduled = false;
   /** stopReading() came before the response's last frame was sent. */
   resetWhenDone = false;
+  /** RFC 9218 §4: urgency 0 (first) to 7, and whether the response is useful in pieces. */
+  urgency = 3;
+  incremental = false;
 
   constructor(session: H2Session, id: number, remoteClosed: boolean, sendWindow: number, recvWindow: number) {
     this.session = session;

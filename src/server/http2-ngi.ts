@@ -3,12 +3,10 @@
  * exchanges as the glue on node:http2 (http2.ts), without node's per-stream Duplex, headers
  * object and events. A request without a body costs one stream record and NGI's exchange.
  *
- * Not carried yet on this engine (feature detection says so per exchange): WebSockets over
- * HTTP/2 (SETTINGS_ENABLE_CONNECT_PROTOCOL is not advertised, so clients use HTTP/1.1 for
- * them), RFC 7540 priority signals, and scheduling by RFC 9218 urgency (responses go out in
- * turn). `Upgrade: h2c` connections stay on node:http2.
+ * Not carried yet on this engine: RFC 7540 priority signals and RFC 9218 PRIORITY_UPDATE frames (the `priority` field
+ * of the request sets the urgency). `Upgrade: h2c` connections stay on node:http2.
  */
-import { Readable } from 'node:stream';
+import { Duplex, Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Chunk } from '../interface/exchange.ts';
 import type { EarlyHintsFeature, Features, FlowControlFeature, Http2Feature, Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
@@ -28,6 +26,9 @@ import { NodeRequestBody, type BodySource } from './request-body.ts';
 import { RequestImpl } from './request.ts';
 import { ResponseBase, type HeadOptions } from './response.ts';
 import { SessionIdleTimer } from './session-idle.ts';
+import { WebSocketFeatureImpl } from './websocket-feature.ts';
+import { checkHandshake } from '../core/websocket-handshake.ts';
+import { noop } from './promises.ts';
 
 const STATUS_TEXT = new Map<number, string>();
 function statusText(status: number): string {
@@ -48,7 +49,7 @@ NO_BODY.push(null);
 /**
  * A request body as a node Readable (what NodeRequestBody reads, pulling), fed by the stream.
  * Bytes that have left its buffer are consumed: they go back to the client as stream window
- * when the reader asks for more (_read), so the client runs ahead of the application by the
+ * (read()), so the client runs ahead of the application by the
  * stream window, no more.
  */
 class StreamBody extends Readable {
@@ -59,19 +60,100 @@ class StreamBody extends Readable {
   constructor(stream: H2Stream) {
     super();
     this.#stream = stream;
+    // A body cut off with nobody reading it must not be an uncaught 'error'; readers learn it from destroyed/errored.
+    this.on('error', noop);
   }
 
-  override _read(): void {
+  /**
+   * Credit follows read(), not _read(): node calls _read() once and not again until something
+   * is pushed, so credit returned there would stall a client that waits for it.
+   */
+  override read(size?: number): Buffer | null {
+    const chunk = super.read(size) as Buffer | null;
     const consumed = this.#pushed - this.readableLength - this.#returned;
     if (consumed > 0) {
       this.#returned += consumed;
       this.#stream.consume(consumed);
     }
+    return chunk;
+  }
+
+  override _read(): void {}
+
+  data(chunk: Buffer): void {
+    this.#pushed += chunk.length;
+    this.push(chunk);
+  }
+}
+
+/**
+ * The byte stream of an RFC 8441 WebSocket: a Duplex over one stream's DATA, what ws frames
+ * (as it frames a node:http2 stream on the other glue). Writes wait for the stream's window
+ * (their callback follows the stream's drain); bytes read return as window when ws takes them.
+ */
+class StreamTunnel extends Duplex {
+  readonly #stream: H2Stream;
+  #pushed = 0;
+  #returned = 0;
+  #writeCallback: ((error?: Error | null) => void) | undefined;
+
+  constructor(stream: H2Stream) {
+    super({ allowHalfOpen: true });
+    this.#stream = stream;
+    this.on('error', noop);
+  }
+
+  override read(size?: number): Buffer | null {
+    const chunk = super.read(size) as Buffer | null;
+    const consumed = this.#pushed - this.readableLength - this.#returned;
+    if (consumed > 0) {
+      this.#returned += consumed;
+      this.#stream.consume(consumed);
+    }
+    return chunk;
+  }
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.#stream.closed) return callback(new NgiError('STREAM_CLOSED', 'the WebSocket stream was reset'));
+    if (this.#stream.write(chunk)) callback();
+    else this.#writeCallback = callback;
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#stream.end();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.#stream.closed) this.#stream.reset(ErrorCode.CANCEL);
+    this.#release(error ?? new NgiError('STREAM_CLOSED', 'the WebSocket stream closed'));
+    callback(error);
+  }
+
+  /** ws asks for these of a TCP socket; a stream has neither. */
+  setTimeout(): this {
+    return this;
+  }
+
+  setNoDelay(): this {
+    return this;
   }
 
   data(chunk: Buffer): void {
     this.#pushed += chunk.length;
     this.push(chunk);
+  }
+
+  drained(): void {
+    this.#release();
+  }
+
+  #release(error?: Error): void {
+    const callback = this.#writeCallback;
+    this.#writeCallback = undefined;
+    callback?.(error);
   }
 }
 
@@ -87,6 +169,7 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
   }
   readonly #expectContinue: boolean;
   #body: StreamBody | undefined;
+  #tunnel: StreamTunnel | undefined;
   #rawTrailers: string[] | undefined;
   #exchange: ExchangeImpl | undefined;
   #connection: ConnectionState | undefined;
@@ -110,6 +193,11 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
     return (this.#body ??= new StreamBody(this.#stream));
   }
 
+  /** The byte stream of a WebSocket on this stream (RFC 8441): its DATA goes there, not to a body. */
+  tunnel(): StreamTunnel {
+    return (this.#tunnel ??= new StreamTunnel(this.#stream));
+  }
+
   attach(exchange: ExchangeImpl, connection: ConnectionState, idle: SessionIdleTimer | undefined): void {
     this.#exchange = exchange;
     this.#connection = connection;
@@ -119,11 +207,13 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
 
   // StreamListener
   streamData(chunk: Buffer): void {
-    this.#body?.data(chunk);
+    if (this.#tunnel !== undefined) this.#tunnel.data(chunk);
+    else this.#body?.data(chunk);
   }
 
   streamEnd(): void {
-    this.#body?.push(null);
+    if (this.#tunnel !== undefined) this.#tunnel.push(null);
+    else this.#body?.push(null);
   }
 
   streamTrailers(flat: string[]): void {
@@ -131,6 +221,7 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
   }
 
   streamDrain(): void {
+    this.#tunnel?.drained();
     const waiter = this.#drainWaiter;
     this.#drainWaiter = undefined;
     waiter?.resolve();
@@ -139,9 +230,13 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
   streamClose(code: number): void {
     if (this.requestTimer !== undefined) clearTimeout(this.requestTimer);
     const body = this.#body;
-    if (body !== undefined && !body.readableEnded && code !== ErrorCode.NO_ERROR) {
-      body.destroy(new NgiError('STREAM_CLOSED', `the stream was reset (code ${code})`));
+    // A body that had not ended is cut off, whatever the code: also after our own
+    // RST_STREAM(NO_ERROR) that stops an upload nobody waits for (request timeout).
+    if (body !== undefined && !body.readableEnded && !body.destroyed) {
+      body.destroy(new NgiError('STREAM_CLOSED', `the stream closed before the request body ended (code ${code})`));
     }
+    const tunnel = this.#tunnel;
+    if (tunnel !== undefined && !tunnel.destroyed) tunnel.destroy();
     const waiter = this.#drainWaiter;
     this.#drainWaiter = undefined;
     waiter?.reject(new NgiError('STREAM_CLOSED', 'write(): the client reset the stream or closed the connection'));
@@ -197,10 +292,14 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
     this.finishUnreadRequest();
   }
 
-  /** RST_STREAM: the peer learns the response is not complete. */
+  /**
+   * RST_STREAM: the peer learns the response is not complete. Once the response has started
+   * the code is INTERNAL_ERROR: node's client API ends a stream reset with CANCEL like a
+   * complete one ('end'), and a truncated body must never pass for a whole one.
+   */
   abort(code: number = ErrorCode.INTERNAL_ERROR): void {
     this.state = 'ended';
-    this.#stream.reset(code);
+    this.#stream.reset(this.#stream.headersSent ? ErrorCode.INTERNAL_ERROR : code);
   }
 
   /** RFC 9113 §8.1: a complete response before the request body ended asks the client to stop. */
@@ -262,7 +361,7 @@ class EnginePush implements PushFeature {
 }
 
 class EngineFeatures implements Features, EarlyHintsFeature, ResponseTrailersFeature, Http2Feature {
-  readonly websocket: WebSocketFeature | undefined = undefined;
+  websocket: WebSocketFeature | undefined = undefined;
   #priority: PriorityFeature | undefined;
   #push: EnginePush | undefined;
   readonly #stream: H2Stream;
@@ -322,13 +421,24 @@ class EngineFeatures implements Features, EarlyHintsFeature, ResponseTrailersFea
 
 function onStream(context: ServerContext, connection: ConnectionState, idle: SessionIdleTimer | undefined, stream: H2Stream, fields: string[], head: RequestHead, endStream: boolean): void {
   const limits = context.options.limits;
-  if (head.protocol !== undefined) {
-    // Extended CONNECT (RFC 8441) is not offered by this engine, so this cannot be a request it takes.
+  // RFC 8441 §4: a WebSocket is a CONNECT stream with :protocol websocket. Applications see
+  // it as the GET of an HTTP/1.1 handshake, so one routing rule serves both transports.
+  const websocket = head.protocol === 'websocket' && head.method === 'CONNECT';
+  if (head.protocol !== undefined && !websocket) {
     stream.respond([':status', '501'], true);
+    stream.stopReading();
     return;
   }
-  const method = head.method;
-  const expect = FlatFields.fromHttp2 === undefined ? undefined : findField(fields, 'expect');
+  const priority = findField(fields, 'priority');
+  if (priority !== undefined) {
+    const params = parsePriority(priority);
+    stream.urgency = params.urgency;
+    stream.incremental = params.incremental;
+  }
+  const method = websocket ? 'GET' : head.method;
+  // The bytes of a WebSocket stream are frames, never a request body.
+  if (websocket) endStream = true;
+  const expect = findField(fields, 'expect');
   const expectContinue = hasToken(expect, '100-continue');
   const response = new EngineResponse(stream, method === 'HEAD', limits, expectContinue);
   const length = head.contentLength;
@@ -353,6 +463,12 @@ function onStream(context: ServerContext, connection: ConnectionState, idle: Ses
     requestTimer.unref();
     response.requestTimer = requestTimer;
   }
+  // Checked once the exchange is attached: a refused handshake must still finish it.
+  if (websocket) {
+    const check = checkHandshake('h2', 'CONNECT', request.headers);
+    if (!check.ok) return exchange.refuse(new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
+    websocketFeature(context, stream, check.subprotocols, request, response, features);
+  }
   if (length !== undefined && length > limits.maxBodySize) {
     return exchange.refuse(new NgiError('BODY_TOO_LARGE', `content-length ${length} exceeds the server limit of ${limits.maxBodySize}`));
   }
@@ -361,6 +477,21 @@ function onStream(context: ServerContext, connection: ConnectionState, idle: Ses
     return exchange.refuse(new NgiError('EXPECTATION_FAILED', `unsupported expectation ${JSON.stringify(expect)}`));
   }
   runExchange(context, exchange);
+}
+
+/** features.websocket for an RFC 8441 stream: accepting answers :status 200 and hands the stream to ws. */
+function websocketFeature(context: ServerContext, stream: H2Stream, subprotocols: string[], request: RequestImpl, response: EngineResponse, features: EngineFeatures): void {
+  const tunnel = response.tunnel();
+  const feature = new WebSocketFeatureImpl('h2', subprotocols, request.headers, context.options.websocket, {
+    accept(status, flat) {
+      flat.unshift(':status', statusText(status));
+      stream.respond(flat, false);
+      response.markSwitched(status);
+      return { transport: tunnel, head: Buffer.alloc(0) };
+    },
+  }, context.websockets, () => response.state === 'pending');
+  features.websocket = feature;
+  response.websocket = feature;
 }
 
 /** The value of `name` in a flat list (the first line), without building the request's field map. */
@@ -383,7 +514,8 @@ export function createEngineGlue(context: ServerContext): EngineGlue {
     maxHeaderListSize: limits.maxHeaderSize,
     initialWindowSize: limits.streamWindow,
     connectionWindow: limits.connectionWindow,
-    enableConnectProtocol: false,
+    // RFC 8441 §3: WebSockets over HTTP/2.
+    enableConnectProtocol: true,
     noRfc7540Priorities: context.options.priorities === 'rfc9218',
   };
   return {

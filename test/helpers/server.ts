@@ -19,9 +19,15 @@ export function testCertificate(): { cert: string; key: string } {
 /** The port of a server URL. */
 export const portOf = (url: string): number => Number(new URL(url).port);
 
+/**
+ * The HTTP/2 engine the suite runs on: NGI_TEST_HTTP2_ENGINE=ngi runs the HTTP/2 tests again on
+ * NGI's own framing (scripts/run-tests.mjs --http2-engine ngi).
+ */
+export const TEST_HTTP2_ENGINE: 'node' | 'ngi' = process.env.NGI_TEST_HTTP2_ENGINE === 'ngi' ? 'ngi' : 'node';
+
 /** serve() on 127.0.0.1, port 0, no access log unless asked. */
 export function startServer<S>(app: AppExport<S>, options: ServeOptions = {}): Promise<ServerHandle> {
-  return serve(app, { host: '127.0.0.1', port: 0, accessLog: false, ...options });
+  return serve(app, { host: '127.0.0.1', port: 0, accessLog: false, http2Engine: TEST_HTTP2_ENGINE, ...options });
 }
 
 /** Runs fn with a started server and always closes it. */
