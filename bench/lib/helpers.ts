@@ -59,8 +59,8 @@ export function binaryVersion(binary: string, args: string[] = ['--version']): s
  * `ngi serve` of a built tree, as the CLI runs: dist/cli/run.js (which re-executes itself with
  * --max-semi-space-size=8 where the runtime can) and that tree's bench app.
  */
-export function ngiServe(context: StartContext, root: string): Command {
-  const args = [path.join(root, 'dist/cli/run.js'), 'serve', path.join(root, 'bench/apps/ngi-app.mjs'), '--port', String(context.port), '--quiet', '--drain-timeout', '1000'];
+export function ngiServe(context: StartContext, root: string, extra: readonly string[] = []): Command {
+  const args = [path.join(root, 'dist/cli/run.js'), 'serve', path.join(root, 'bench/apps/ngi-app.mjs'), '--port', String(context.port), '--quiet', '--drain-timeout', '1000', ...extra];
   if (context.tls) args.push('--cert', context.tls.cert, '--key', context.tls.key);
   return { cmd: context.node, args };
 }

@@ -925,11 +925,14 @@ export class H2Session {
   flush(): void {
     this.#flushScheduled = false;
     if (this.#destroyed) return;
-    if (this.#ready.length > 0) this.#pump();
-    this.#closeSegment();
-    const chunks = this.#chunks;
     const socket = this.#socket;
-    if (chunks.length > 0) {
+    // While the kernel takes everything at once (writableLength back to 0), queued response
+    // data keeps going out in this turn instead of one OUTPUT_HIGH_WATER_MARK per 'drain'.
+    for (let round = 0; round < 16; round++) {
+      if (this.#ready.length > 0) this.#pump();
+      this.#closeSegment();
+      const chunks = this.#chunks;
+      if (chunks.length === 0) break;
       this.#chunks = [];
       this.#unflushed = 0;
       if (chunks.length === 1) {
@@ -939,6 +942,7 @@ export class H2Session {
         for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]!);
         socket.uncork();
       }
+      if (this.#ready.length === 0 || socket.writableLength > 0 || socket.destroyed) break;
     }
     this.#notify();
   }
