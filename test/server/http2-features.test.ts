@@ -24,7 +24,7 @@ import type { Exchange, FlowControlFeature, Http2PeerSettings } from '../../src/
 import { stream1Frames } from '../../src/core/h2c-upgrade.ts';
 import { HTTP2_PREFACE } from '../../src/core/preface.ts';
 import webpush from '../../examples/webpush/app.ts';
-import { startServer, testCertificate, withServer, connectSession as connect } from '../helpers/server.ts';
+import { startServer, testCertificate, withServer, connectSession as connect, TEST_HTTP2_ENGINE } from '../helpers/server.ts';
 import { run } from '../helpers/run.ts';
 import { delay, deferred, RawClient, within } from '../helpers/raw.ts';
 import { FrameReader, startRelay, type Frame } from '../helpers/h2-relay.ts';
@@ -1224,10 +1224,13 @@ test(
   'two-step GOAWAY: a request that crosses the first GOAWAY (arrives before the PING ACK) is served, not refused',
   {
     timeout: 15_000,
+    // NGI's own framing serves it (a real test there); on node:http2 it stays a known gap.
     todo:
-      'silently ignored: after session.goaway(NO_ERROR, 2^31-1) (src/server/http2.ts:443) nghttp2 accepts no new stream at all ' +
-      '(it marks GOAWAY sent whatever the last stream id), so no stream event, no RST_STREAM, and the final GOAWAY says last=1; ' +
-      'the same happens on a bare node:http2 server. Node exposes no nghttp2_submit_shutdown_notice',
+      TEST_HTTP2_ENGINE === 'ngi'
+        ? false
+        : 'silently ignored: after session.goaway(NO_ERROR, 2^31-1) (src/server/http2.ts) nghttp2 accepts no new stream at all ' +
+          '(it marks GOAWAY sent whatever the last stream id), so no stream event, no RST_STREAM, and the final GOAWAY says last=1; ' +
+          'the same happens on a bare node:http2 server. Node exposes no nghttp2_submit_shutdown_notice',
   },
   async () => {
     const paths: string[] = [];
