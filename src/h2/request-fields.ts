@@ -116,7 +116,8 @@ export function checkRequestFields(flat: readonly string[], extendedConnect: boo
     if (scheme === undefined || scheme === '') return 'missing :scheme';
     // §8.3.1: :path must not be empty for http and https URIs.
     if (path === undefined || path === '') return 'missing :path';
-    if (path !== '*' && path.charCodeAt(0) !== 47 /* / */ && !(method === 'OPTIONS' && path === '*')) return ':path is not in origin form';
+    // §8.3.1: origin form, or '*' for a server-wide OPTIONS.
+    if (path === '*' ? method !== 'OPTIONS' : path.charCodeAt(0) !== 47 /* / */) return ':path is not in origin form';
   }
   return { method, scheme, authority, path, protocol, contentLength };
 }

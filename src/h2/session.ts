@@ -79,7 +79,12 @@ interface PendingBlock {
 }
 
 function flushSession(session: H2Session): void {
-  session.flush();
+  try {
+    session.flush();
+  } catch (error) {
+    // Never thrown out of setImmediate: that would end the process.
+    session.fault(error);
+  }
 }
 
 export class H2Session {
@@ -113,7 +118,14 @@ export class H2Session {
   #connUnreturned = 0;
 
   // Input.
-  #pendingInput: Buffer | undefined;
+  /**
+   * The start of a frame (or of the preface) that has not fully arrived: kept as pieces and
+   * joined once `#pendingNeed` bytes are there, so a frame that trickles in byte by byte is
+   * copied once, not once per piece.
+   */
+  #pendingParts: Buffer[] | undefined;
+  #pendingSize = 0;
+  #pendingNeed = 0;
   #prefaceSeen = false;
   #settingsSeen = false;
   #block: PendingBlock | undefined;
@@ -206,10 +218,13 @@ export class H2Session {
 
   #onInput(chunk: Buffer): void {
     let buf = chunk;
-    const pending = this.#pendingInput;
-    if (pending !== undefined) {
-      buf = Buffer.concat([pending, chunk], pending.length + chunk.length);
-      this.#pendingInput = undefined;
+    const parts = this.#pendingParts;
+    if (parts !== undefined) {
+      parts.push(chunk);
+      this.#pendingSize += chunk.length;
+      if (this.#pendingSize < this.#pendingNeed) return;
+      buf = Buffer.concat(parts, this.#pendingSize);
+      this.#pendingParts = undefined;
     }
     let offset = 0;
     const end = buf.length;
@@ -217,7 +232,7 @@ export class H2Session {
       if (!this.#prefaceSeen) {
         if (end < CLIENT_PREFACE.length) {
           if (buf.compare(CLIENT_PREFACE, 0, end, 0, end) !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'not the HTTP/2 connection preface');
-          this.#pendingInput = buf;
+          this.#keepPending(buf, CLIENT_PREFACE.length);
           return;
         }
         if (buf.compare(CLIENT_PREFACE, 0, CLIENT_PREFACE.length, 0, CLIENT_PREFACE.length) !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'not the HTTP/2 connection preface');
@@ -245,12 +260,21 @@ export class H2Session {
       this.#connectionError(error);
       return;
     }
-    if (offset < end && !this.#destroyed) this.#pendingInput = buf.subarray(offset);
+    if (offset < end && !this.#destroyed) {
+      const rest = buf.subarray(offset);
+      this.#keepPending(rest, rest.length < FRAME_HEADER_SIZE ? FRAME_HEADER_SIZE : FRAME_HEADER_SIZE + ((rest[0]! << 16) | (rest[1]! << 8) | rest[2]!));
+    }
     if (this.#unflushed > 0 || this.#ready.length > 0) this.#scheduleFlush();
-    if (!this.#readingPaused && this.#socket.writableLength > OUTPUT_READ_LIMIT) {
+    if (!this.#readingPaused && this.#socket.writableLength + this.#unflushed > OUTPUT_READ_LIMIT) {
       this.#readingPaused = true;
       this.#socket.pause();
     }
+  }
+
+  #keepPending(rest: Buffer, need: number): void {
+    this.#pendingParts = [rest];
+    this.#pendingSize = rest.length;
+    this.#pendingNeed = need;
   }
 
   #frame(buf: Buffer, type: number, flags: number, id: number, start: number, end: number): void {
@@ -337,7 +361,13 @@ export class H2Session {
     if (expected !== undefined && (stream.received > expected || (endStream && stream.received !== expected))) {
       throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, 'request body does not match content-length');
     }
-    if (size > 0) stream.listener.streamData(buf.subarray(start, end));
+    if (size > 0) {
+      // A small view would keep its whole socket read alive while the application has not
+      // read it: a peer sending 1-byte DATA frames padded out by ignored frames would hold
+      // megabytes for a few bytes of window. Small ones are copied (node:http2 copies all).
+      const view = buf.subarray(start, end);
+      stream.listener.streamData(size * 4 < buf.buffer.byteLength ? Buffer.from(view) : view);
+    }
     if (endStream) {
       stream.remoteClosed = true;
       stream.listener.streamEnd();
@@ -951,15 +981,27 @@ export class H2Session {
     if (this.#closedStreams.length > 0) {
       const closed = this.#closedStreams;
       this.#closedStreams = [];
+      // Each stream is told even if telling another failed: an untold one would stay in flight
+      // (shutdown would wait for it until the drain timeout).
       for (let i = 0; i < closed.length; i++) {
         const stream = closed[i]!;
-        stream.listener.streamClose(stream.closeCode);
+        try {
+          stream.listener.streamClose(stream.closeCode);
+        } catch (error) {
+          this.#listener.internalError(error);
+        }
       }
     }
     if (this.#drained.length > 0) {
       const drained = this.#drained;
       this.#drained = [];
-      for (const stream of drained) if (!stream.closed) stream.listener.streamDrain();
+      for (const stream of drained) {
+        try {
+          if (!stream.closed) stream.listener.streamDrain();
+        } catch (error) {
+          this.#listener.internalError(error);
+        }
+      }
     }
     if (this.#idleDue) {
       this.#idleDue = false;
@@ -994,6 +1036,12 @@ export class H2Session {
     stream.queued = 0;
     stream.trailersQueued = undefined;
     this.#streams.delete(stream.id);
+    if (stream.scheduled) {
+      // Not left for #pump: while output is blocked it would keep the stream (and its exchange) alive.
+      const at = this.#ready.indexOf(stream);
+      if (at >= 0) this.#ready.splice(at, 1);
+      stream.scheduled = false;
+    }
     if ((stream.id & 1) === 1) this.#open--;
     else this.#pushed--;
     if (this.openStreams === 0) this.#idleDue = true;
@@ -1012,9 +1060,11 @@ export class H2Session {
   }
 
   #streamError(error: StreamError): void {
-    const stream = this.#streams.get(error.streamId);
+    const id = error.streamId;
+    const stream = this.#streams.get(id);
     if (stream !== undefined) this.resetStream(stream, error.code);
-    else this.#writeReset(error.streamId, error.code);
+    // §6.4: never RST_STREAM an idle stream (e.g. a PRIORITY of the wrong size on one).
+    else if ((id & 1) === 1 ? id <= this.#lastPeerId : id < this.#nextPushId) this.#writeReset(id, error.code);
     this.#countReset();
   }
 
@@ -1038,7 +1088,7 @@ export class H2Session {
    * when its streams have.
    */
   close(): void {
-    if (this.#draining || this.#destroyed) return;
+    if (this.#draining || this.#destroyed || this.#failed) return;
     this.#draining = true;
     this.#writeGoaway(MAX_STREAM_ID, ErrorCode.NO_ERROR, '');
     let done = false;
@@ -1079,8 +1129,9 @@ export class H2Session {
     if (this.#failed || this.#destroyed) return;
     this.#failed = true;
     const code = error instanceof ConnectionError ? error.code : ErrorCode.INTERNAL_ERROR;
-    const message = error instanceof Error ? error.message : String(error);
-    this.#pendingInput = undefined;
+    // A fault of ours says no more than that to the peer.
+    const message = error instanceof ConnectionError ? error.message : 'internal error';
+    this.#pendingParts = undefined;
     this.#writeGoaway(this.#lastPeerId, code, message.slice(0, 256));
     for (const stream of [...this.#streams.values()]) {
       stream.localClosed = true;
@@ -1109,7 +1160,20 @@ export class H2Session {
     this.#destroyed = true;
     this.#idleDue = false;
     this.#notify();
-    this.#listener.close();
+    try {
+      this.#listener.close();
+    } catch (error) {
+      this.#listener.internalError(error);
+    }
+  }
+
+  /** A fault of this server outside the input path (a flush): the connection ends with INTERNAL_ERROR. */
+  fault(error: unknown): void {
+    if (this.#failed || this.#destroyed) {
+      this.#listener.internalError(error);
+      return;
+    }
+    this.#connectionError(error);
   }
 }
 

@@ -80,9 +80,17 @@ class StreamBody extends Readable {
 
   override _read(): void {}
 
+  /** END_STREAM arrived: what is buffered stays readable after the stream closes. */
+  complete = false;
+
   data(chunk: Buffer): void {
     this.#pushed += chunk.length;
     this.push(chunk);
+  }
+
+  end(): void {
+    this.complete = true;
+    this.push(null);
   }
 }
 
@@ -213,7 +221,7 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
 
   streamEnd(): void {
     if (this.#tunnel !== undefined) this.#tunnel.push(null);
-    else this.#body?.push(null);
+    else this.#body?.end();
   }
 
   streamTrailers(flat: string[]): void {
@@ -230,9 +238,10 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
   streamClose(code: number): void {
     if (this.requestTimer !== undefined) clearTimeout(this.requestTimer);
     const body = this.#body;
-    // A body that had not ended is cut off, whatever the code: also after our own
-    // RST_STREAM(NO_ERROR) that stops an upload nobody waits for (request timeout).
-    if (body !== undefined && !body.readableEnded && !body.destroyed) {
+    // A body that had not ended is cut off, whatever the code (also after our own
+    // RST_STREAM(NO_ERROR) that stops an upload nobody waits for, the request timeout); one
+    // the client sent in full stays readable.
+    if (body !== undefined && !body.readableEnded && !body.destroyed && !(code === ErrorCode.NO_ERROR && body.complete)) {
       body.destroy(new NgiError('STREAM_CLOSED', `the stream closed before the request body ended (code ${code})`));
     }
     const tunnel = this.#tunnel;

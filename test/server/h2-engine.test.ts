@@ -13,7 +13,7 @@ import type { ServerHandle } from '../../src/server/serve.ts';
 import { ErrorCode, Flag, FrameType, H2FrameClient, MAX_STREAM_ID, PREFACE, SettingId, codeName, frameBytes, parseSettings, requestFields, settingsPayload, u32, type ConnectOptions } from '../helpers/h2-frames.ts';
 import http2 from 'node:http2';
 import { connectSession, portOf, testCertificate, withServer } from '../helpers/server.ts';
-import { within } from '../helpers/raw.ts';
+import { deferred, within } from '../helpers/raw.ts';
 import { run } from '../helpers/run.ts';
 
 /** A deterministic body of `n` bytes. */
@@ -1035,6 +1035,125 @@ describe('NGI HTTP/2 engine: shutdown (RFC 9113 §6.8)', () => {
       const goaways = c.goaways();
       assert.deepEqual(goaways.map((x) => x.lastStreamId), [MAX_STREAM_ID, 1]);
       await closing;
+    });
+  });
+});
+
+describe('NGI HTTP/2 engine: review fixes', () => {
+  test('RFC 9113 §4.1: a request that arrives one byte per write (preface, frames) is served whole', async () => {
+    await withEngine({}, async (server) => {
+      const socket = net.connect(portOf(server.url), '127.0.0.1');
+      socket.setNoDelay(true);
+      const received: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      try {
+        const encoder = new (await import('../../src/h2/hpack.ts')).HpackEncoder();
+        const block = encoder.encode(requestFields('POST', '/count'));
+        const bytes = Buffer.concat([
+          PREFACE,
+          frameBytes(FrameType.SETTINGS, 0, 0),
+          frameBytes(FrameType.HEADERS, Flag.END_HEADERS, 1, block),
+          frameBytes(FrameType.DATA, Flag.END_STREAM, 1, Buffer.alloc(3000, 0x61)),
+        ]);
+        for (let i = 0; i < bytes.length; i++) {
+          socket.write(bytes.subarray(i, i + 1));
+          if (i % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+        // The answer: a DATA frame on stream 1 carrying "3000" with END_STREAM.
+        await within(
+          new Promise<void>((resolve) => {
+            const check = (): void => {
+              if (Buffer.concat(received).includes(Buffer.from('3000'))) resolve();
+              else socket.once('data', check);
+            };
+            check();
+          }),
+          5000,
+          'the response to the trickled request',
+        );
+      } finally {
+        socket.destroy();
+      }
+    });
+  });
+
+  test('RFC 9113 §6.1: a 1-byte DATA frame reaches the application as a copy, not as a view of the whole socket read', async () => {
+    let backing = -1;
+    const app = async (ex: Exchange): Promise<void> => {
+      for await (const chunk of ex.request.body) {
+        backing = Math.max(backing, (chunk as Buffer).buffer.byteLength);
+      }
+      ex.response.send(200, {}, 'ok');
+    };
+    await withServer(app, { http2Engine: 'ngi' }, async (server) => {
+      const c = await H2FrameClient.connect(portOf(server.url));
+      try {
+        c.headers(1, requestFields('POST', '/'));
+        // One write: a padded 1-byte DATA frame followed by a 16 KB frame of an unknown type (ignored).
+        c.write(Buffer.concat([frameBytes(FrameType.DATA, Flag.PADDED, 1, Buffer.concat([Buffer.from([200]), Buffer.from('x'), Buffer.alloc(200)])), frameBytes(0x42, 0, 0, Buffer.alloc(16_000))]));
+        c.data(1, Buffer.alloc(0), { endStream: true });
+        assert.equal((await c.response(1)).status, 200);
+        assert.ok(backing >= 0 && backing <= 8192, `the chunk's backing store is ${backing} bytes (a view would hold the ~16 KB read)`);
+      } finally {
+        c.destroy();
+      }
+    });
+  });
+
+  test('RFC 9113 §8.1: a body the client sent in full stays readable after an early response closed the stream', async () => {
+    const total = deferred<number>();
+    const app = async (ex: Exchange): Promise<void> => {
+      let n = 0;
+      let answered = false;
+      try {
+        for await (const chunk of ex.request.body) {
+          n += chunk.length;
+          if (!answered) {
+            answered = true;
+            ex.response.send(202, {}, 'accepted');
+            // Read on only once the rest has arrived and the stream has closed (both ends done).
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+        }
+        total.resolve(n);
+      } catch (error) {
+        total.reject(error);
+      }
+    };
+    await withServer(app, { http2Engine: 'ngi' }, async (server) => {
+      const c = await H2FrameClient.connect(portOf(server.url));
+      try {
+        c.headers(1, requestFields('POST', '/'));
+        c.data(1, Buffer.from('abc'));
+        assert.equal((await c.response(1)).status, 202);
+        // The rest arrives after the response ended: END_STREAM then closes the stream (NO_ERROR)
+        // while the application has yet to read these bytes.
+        c.data(1, Buffer.from('defg'), { endStream: true });
+        assert.equal(await within(total.promise, 3000, 'the app read the whole body'), 7);
+      } finally {
+        c.destroy();
+      }
+    });
+  });
+
+  test('RFC 9113 §6.4: a bad PRIORITY frame on an idle stream draws no RST_STREAM for that idle stream', async () => {
+    await withEngine({}, async (_server, connect) => {
+      const c = await connect();
+      c.frame(FrameType.PRIORITY, 0, 9, Buffer.alloc(4));
+      await expectAlive(c, 1);
+      assert.equal(c.streamFrames(9).length, 0, c.describe());
+    });
+  });
+
+  test("RFC 9113 §8.3.1: ':path' '*' is for OPTIONS only; a GET with it draws RST_STREAM PROTOCOL_ERROR", async () => {
+    await withEngine({}, async (_server, connect) => {
+      const c = await connect();
+      c.headers(1, requestFields('OPTIONS', '*'), { endStream: true });
+      assert.equal((await c.response(1)).status, 200);
+      c.headers(3, requestFields('GET', '*'), { endStream: true });
+      await expectStreamError(c, 3, ErrorCode.PROTOCOL_ERROR);
+      await expectAlive(c, 5);
     });
   });
 });
