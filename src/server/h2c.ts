@@ -1,11 +1,11 @@
 /**
  * `Upgrade: h2c` on the cleartext port (RFC 7540 §3.2): read the request's body (up to the
  * initial flow-control window), answer 101, wait for the client's preface and SETTINGS, and
- * hand the socket to the HTTP/2 server with the request spliced in as stream 1, which the
+ * hand the socket to the HTTP/2 server (either engine) with the request spliced in as stream 1, which the
  * application then answers like any HTTP/2 exchange.
  */
 import type http from 'node:http';
-import type http2 from 'node:http2';
+import type { Http2Acceptor } from './listener.ts';
 import type { Socket } from 'node:net';
 import { MAX_UPGRADE_BODY, spliceStream1, stream1Frames } from '../core/h2c-upgrade.ts';
 import { toOriginForm } from '../core/request-target.ts';
@@ -25,7 +25,7 @@ export function isH2cUpgrade(req: http.IncomingMessage): boolean {
   return hasToken(upgrade, 'h2c') && settings !== undefined && settings.length === 1;
 }
 
-export function upgradeToHttp2(h2: http2.Http2Server, req: http.IncomingMessage, socket: Socket, head: Buffer, timeoutMs: number): void {
+export function upgradeToHttp2(h2: Http2Acceptor, req: http.IncomingMessage, socket: Socket, head: Buffer, timeoutMs: number): void {
   socket.on('error', () => socket.destroy());
   if (req.headers['transfer-encoding'] !== undefined) {
     return refuse(socket, '501 Not Implemented', 'h2c upgrade with a chunked request body is not supported; send Content-Length');
@@ -61,8 +61,8 @@ export function upgradeToHttp2(h2: http2.Http2Server, req: http.IncomingMessage,
     socket.pause();
     socket.unshift(result.bytes);
     connectionOf(socket, false).kind = 'h2';
-    // Not resumed: node:http2 reads the unshifted bytes itself.
-    h2.emit('connection', socket);
+    // Not resumed: the HTTP/2 server (node:http2 or NGI's own framing) reads the unshifted bytes itself.
+    h2(socket);
   };
   const onData = (chunk: Buffer): void => {
     received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);

@@ -4,7 +4,7 @@
  * object and events. A request without a body costs one stream record and NGI's exchange.
  *
  * Not carried yet on this engine: RFC 7540 priority signals and RFC 9218 PRIORITY_UPDATE frames (the `priority` field
- * of the request sets the urgency). `Upgrade: h2c` connections stay on node:http2.
+ * of the request sets the urgency).
  */
 import { Duplex, Readable } from 'node:stream';
 import type { Socket } from 'node:net';

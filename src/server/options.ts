@@ -85,9 +85,8 @@ export interface ServeOptions {
   priorities?: 'rfc9218' | 'rfc7540';
   /**
    * What frames HTTP/2. 'node' (default): node:http2 (nghttp2). 'ngi': NGI's own framing in
-   * JavaScript (src/h2/), faster per request; it does not yet carry WebSockets over HTTP/2
-   * (clients then use HTTP/1.1 for them) or schedule responses by RFC 9218 urgency, and
-   * `Upgrade: h2c` connections stay on node:http2. See docs/server-behavior.md.
+   * JavaScript (src/h2/), several times faster per request; it does not report RFC 7540
+   * priority signals or act on PRIORITY_UPDATE frames. See docs/server-behavior.md §4.1.
    */
   http2Engine?: 'node' | 'ngi';
   /** Install SIGINT/SIGTERM handlers that close the server gracefully. Default false. */

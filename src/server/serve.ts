@@ -76,12 +76,12 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
 
   const h1 = createHttp1Server(context);
   const h2 = createHttp2Server(context);
-  (context as { upgradeToHttp2?: ServerContext['upgradeToHttp2'] }).upgradeToHttp2 = (req, socket, head) => {
-    if (context.draining) socket.destroy();
-    else upgradeToHttp2(h2.server, req, socket, head, opts.timeouts.headers);
-  };
   const engine = createEngineGlue(context);
   const toHttp2 = opts.http2Engine === 'ngi' ? engine.accept : (socket: Socket) => void h2.server.emit('connection', socket);
+  (context as { upgradeToHttp2?: ServerContext['upgradeToHttp2'] }).upgradeToHttp2 = (req, socket, head) => {
+    if (context.draining) socket.destroy();
+    else upgradeToHttp2(toHttp2, req, socket, head, opts.timeouts.headers);
+  };
   const front = createFront(opts, h1, toHttp2, () => context.draining);
 
   const runShutdownHook = async (): Promise<void> => {
