@@ -18,6 +18,7 @@ import { CLIENT_PREFACE, ConnectionError, DEFAULT_WINDOW, ErrorCode, Flag, FRAME
 import { HpackDecoder, HpackEncoder, HpackError, hpackEncodedLengthBound } from './hpack.ts';
 import { checkRequestFields, checkTrailerFields, type RequestHead } from './request-fields.ts';
 import { H2Stream, STREAM_HIGH_WATER_MARK } from './stream.ts';
+import { parsePriority } from '../core/priority.ts';
 
 export interface H2SessionOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS we advertise and enforce. */
@@ -311,9 +312,7 @@ export class H2Session {
       case FrameType.CONTINUATION:
         return this.#onContinuation(buf, flags, id, start, end);
       case FrameType.PRIORITY_UPDATE:
-        // RFC 9218 §7.1: sent on stream 0. Accepted and not used: responses go out in turn.
-        if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY_UPDATE on a stream');
-        return;
+        return this.#onPriorityUpdate(buf, id, start, end);
       default:
         // §5.5: unknown frame types are ignored.
         return;
@@ -614,6 +613,19 @@ export class H2Session {
     this.#commit(at + FRAME_HEADER_SIZE + 8);
   }
 
+  /** RFC 9218 §7.1: new priority parameters for an open stream; for a stream not open (yet) they are dropped. */
+  #onPriorityUpdate(buf: Buffer, id: number, start: number, end: number): void {
+    if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY_UPDATE on a stream');
+    if (end - start < 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'PRIORITY_UPDATE too short');
+    const target = buf.readUInt32BE(start) & MAX_STREAM_ID;
+    if (target === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY_UPDATE for stream 0');
+    const stream = this.#streams.get(target);
+    if (stream === undefined) return;
+    const params = parsePriority(buf.toString('latin1', start + 4, end));
+    stream.urgency = params.urgency;
+    stream.incremental = params.incremental;
+  }
+
   #onGoaway(buf: Buffer, id: number, start: number, end: number): void {
     if (id !== 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'GOAWAY on a stream');
     if (end - start < 8) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'GOAWAY too short');
@@ -893,14 +905,16 @@ export class H2Session {
       // Waits for the connection's WINDOW_UPDATE.
       if (this.#connSendWindow <= 0 && stream.queued > 0) break;
       this.#sendQueued(stream);
-      if (stream.queued > 0 && stream.sendWindow > 0 && !stream.closed) {
+      // Closed while sending (its last frame went out): #closeStream already took it out.
+      if (!stream.scheduled) continue;
+      if (stream.queued > 0 && stream.sendWindow > 0) {
         // An incremental response takes turns with its equals; others keep their place until done.
         if (stream.incremental) {
-          ready.splice(at, 1);
+          ready.splice(ready.indexOf(stream), 1);
           ready.push(stream);
         }
       } else {
-        ready.splice(at, 1);
+        ready.splice(ready.indexOf(stream), 1);
         stream.scheduled = false;
       }
     }

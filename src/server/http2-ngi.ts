@@ -3,8 +3,8 @@
  * exchanges as the glue on node:http2 (http2.ts), without node's per-stream Duplex, headers
  * object and events. A request without a body costs one stream record and NGI's exchange.
  *
- * Not carried yet on this engine: RFC 7540 priority signals and RFC 9218 PRIORITY_UPDATE frames (the `priority` field
- * of the request sets the urgency).
+ * Not carried on this engine: RFC 7540 priority signals (deprecated, RFC 9113 §5.3.2; read
+ * and ignored, as by node:http2 from Node 22 on).
  */
 import { Duplex, Readable } from 'node:stream';
 import type { Socket } from 'node:net';

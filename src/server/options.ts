@@ -86,7 +86,7 @@ export interface ServeOptions {
   /**
    * What frames HTTP/2. 'node' (default): node:http2 (nghttp2). 'ngi': NGI's own framing in
    * JavaScript (src/h2/), several times faster per request; it does not report RFC 7540
-   * priority signals or act on PRIORITY_UPDATE frames. See docs/server-behavior.md §4.1.
+   * priority signals. See docs/server-behavior.md §4.1.
    */
   http2Engine?: 'node' | 'ngi';
   /** Install SIGINT/SIGTERM handlers that close the server gracefully. Default false. */

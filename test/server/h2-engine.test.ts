@@ -1157,3 +1157,42 @@ describe('NGI HTTP/2 engine: review fixes', () => {
     });
   });
 });
+
+describe('NGI HTTP/2 engine: RFC 9218 PRIORITY_UPDATE', () => {
+  /** Two 256 KiB responses queued behind the client's windows; which one ends first once it opens them. */
+  async function firstToEnd(update: boolean): Promise<number> {
+    return withEngine({}, async (_server, connect) => {
+      const c = await connect();
+      c.headers(1, requestFields('GET', '/big?n=262144', ['priority', 'u=5']), { endStream: true });
+      c.headers(3, requestFields('GET', '/big?n=262144', ['priority', 'u=5']), { endStream: true });
+      if (update) c.frame(0x10, 0, 0, Buffer.concat([u32(3), Buffer.from('u=0')]));
+      // Both responses now wait for window (the connection's 65,535 bytes went to stream 1).
+      await c.until(() => c.dataReceived >= 65_535, 'the first 65,535 bytes');
+      c.windowUpdate(1, 1 << 20);
+      c.windowUpdate(3, 1 << 20);
+      c.windowUpdate(0, 4 << 20);
+      await c.response(1);
+      await c.response(3);
+      const ends = c.frames.filter((f) => f.type === FrameType.DATA && (f.flags & Flag.END_STREAM) !== 0);
+      return ends[0]!.streamId;
+    });
+  }
+
+  test('RFC 9218 §7.1: a PRIORITY_UPDATE to u=0 lets the later stream finish first; without it the earlier one does', async () => {
+    assert.equal(await firstToEnd(false), 1, 'same urgency: in order');
+    assert.equal(await firstToEnd(true), 3, 'after PRIORITY_UPDATE u=0');
+  });
+
+  test('RFC 9218 §7.1: PRIORITY_UPDATE on a stream, or for stream 0, draws GOAWAY PROTOCOL_ERROR', async () => {
+    await withEngine({}, async (_server, connect) => {
+      const c = await connect();
+      c.frame(0x10, 0, 1, Buffer.concat([u32(1), Buffer.from('u=1')]));
+      await expectConnectionError(c, ErrorCode.PROTOCOL_ERROR);
+    });
+    await withEngine({}, async (_server, connect) => {
+      const c = await connect();
+      c.frame(0x10, 0, 0, Buffer.concat([u32(0), Buffer.from('u=1')]));
+      await expectConnectionError(c, ErrorCode.PROTOCOL_ERROR);
+    });
+  });
+});
