@@ -9,7 +9,7 @@
 import { Duplex, Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Chunk } from '../interface/exchange.ts';
-import type { EarlyHintsFeature, Features, FlowControlFeature, Http2Feature, Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest, ResponseTrailersFeature, WebSocketFeature } from '../interface/features.ts';
+import type { Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest } from '../interface/features.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
 import { ErrorCode } from '../h2/frames.ts';
@@ -17,7 +17,7 @@ import type { RequestHead } from '../h2/request-fields.ts';
 import { H2Session, type H2SessionOptions, type SessionListener } from '../h2/session.ts';
 import type { H2Stream, StreamListener } from '../h2/stream.ts';
 import { parsePriority } from '../core/priority.ts';
-import { acceptsTrailers, FlatFields, hasToken } from '../core/fields.ts';
+import { FlatFields, hasToken } from '../core/fields.ts';
 import { normalizeFields } from '../core/outgoing-fields.ts';
 import { taggedConnection, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
@@ -26,6 +26,7 @@ import { NodeRequestBody, type BodySource } from './request-body.ts';
 import { RequestImpl } from './request.ts';
 import { ResponseBase, type HeadOptions } from './response.ts';
 import { SessionIdleTimer } from './session-idle.ts';
+import { checkPush, Http2FeaturesBase, PUSH_REFUSED_MESSAGE, type CheckedPush } from './http2-features.ts';
 import { WebSocketFeatureImpl } from './websocket-feature.ts';
 import { checkHandshake } from '../core/websocket-handshake.ts';
 import { noop } from './promises.ts';
@@ -47,34 +48,49 @@ const NO_BODY = new Readable({ read() {} });
 NO_BODY.push(null);
 
 /**
+ * Stream window for what a Readable fed by a stream has handed on. Credit follows read(), not
+ * _read(): node calls _read() once and not again until something is pushed, so credit
+ * returned there would stall a client that waits for it.
+ */
+class StreamCredit {
+  readonly #stream: H2Stream;
+  /** Bytes pushed into the Readable. */
+  pushed = 0;
+  #returned = 0;
+
+  constructor(stream: H2Stream) {
+    this.#stream = stream;
+  }
+
+  /** After a read(): what left the Readable's buffer (`buffered` bytes remain) goes back as window. */
+  returnConsumed(buffered: number): void {
+    const consumed = this.pushed - buffered - this.#returned;
+    if (consumed > 0) {
+      this.#returned += consumed;
+      this.#stream.consume(consumed);
+    }
+  }
+}
+
+/**
  * A request body as a node Readable (what NodeRequestBody reads, pulling), fed by the stream.
  * Bytes that have left its buffer are consumed: they go back to the client as stream window
  * (read()), so the client runs ahead of the application by the
  * stream window, no more.
  */
 class StreamBody extends Readable {
-  readonly #stream: H2Stream;
-  #pushed = 0;
-  #returned = 0;
+  readonly #credit: StreamCredit;
 
   constructor(stream: H2Stream) {
     super();
-    this.#stream = stream;
+    this.#credit = new StreamCredit(stream);
     // A body cut off with nobody reading it must not be an uncaught 'error'; readers learn it from destroyed/errored.
     this.on('error', noop);
   }
 
-  /**
-   * Credit follows read(), not _read(): node calls _read() once and not again until something
-   * is pushed, so credit returned there would stall a client that waits for it.
-   */
   override read(size?: number): Buffer | null {
     const chunk = super.read(size) as Buffer | null;
-    const consumed = this.#pushed - this.readableLength - this.#returned;
-    if (consumed > 0) {
-      this.#returned += consumed;
-      this.#stream.consume(consumed);
-    }
+    this.#credit.returnConsumed(this.readableLength);
     return chunk;
   }
 
@@ -84,7 +100,7 @@ class StreamBody extends Readable {
   complete = false;
 
   data(chunk: Buffer): void {
-    this.#pushed += chunk.length;
+    this.#credit.pushed += chunk.length;
     this.push(chunk);
   }
 
@@ -101,23 +117,19 @@ class StreamBody extends Readable {
  */
 class StreamTunnel extends Duplex {
   readonly #stream: H2Stream;
-  #pushed = 0;
-  #returned = 0;
+  readonly #credit: StreamCredit;
   #writeCallback: ((error?: Error | null) => void) | undefined;
 
   constructor(stream: H2Stream) {
     super({ allowHalfOpen: true });
     this.#stream = stream;
+    this.#credit = new StreamCredit(stream);
     this.on('error', noop);
   }
 
   override read(size?: number): Buffer | null {
     const chunk = super.read(size) as Buffer | null;
-    const consumed = this.#pushed - this.readableLength - this.#returned;
-    if (consumed > 0) {
-      this.#returned += consumed;
-      this.#stream.consume(consumed);
-    }
+    this.#credit.returnConsumed(this.readableLength);
     return chunk;
   }
 
@@ -150,7 +162,7 @@ class StreamTunnel extends Duplex {
   }
 
   data(chunk: Buffer): void {
-    this.#pushed += chunk.length;
+    this.#credit.pushed += chunk.length;
     this.push(chunk);
   }
 
@@ -346,81 +358,44 @@ class EnginePush implements PushFeature {
   }
 
   push(init: PushRequest): Promise<PushedExchange> {
-    const method = init.method ?? 'GET';
-    if (method !== 'GET' && method !== 'HEAD') {
-      return Promise.reject(new NgiError('INVALID_OPTION', `push(): ${String(method)} is not a safe, cacheable method (RFC 9113 §8.4)`));
-    }
-    if (!init.path.startsWith('/')) return Promise.reject(new NgiError('INVALID_OPTION', `push(): the path must start with '/', got ${JSON.stringify(init.path)}`));
-    let flat: string[];
+    let target: CheckedPush;
     try {
-      flat = normalizeFields(init.headers).flat;
+      target = checkPush(init, this.#request);
     } catch (error) {
       return Promise.reject(error);
     }
-    const authority = init.authority ?? this.#request.authority;
-    const scheme = this.#request.scheme;
-    const raw = [':method', method, ':path', init.path, ':scheme', scheme, ':authority', authority, ...flat];
+    const { method, path, scheme, authority, flat } = target;
+    const raw = [':method', method, ':path', path, ':scheme', scheme, ':authority', authority, ...flat];
     const pushed = this.#parent.push(raw);
-    if (pushed === undefined) return Promise.reject(new NgiError('PUSH_REFUSED', 'push(): the client does not accept pushes now, or the parent stream has closed'));
+    if (pushed === undefined) return Promise.reject(new NgiError('PUSH_REFUSED', PUSH_REFUSED_MESSAGE));
     // A promised request has no body: its response serves as the (empty) body's source.
     const response = new EngineResponse(pushed, method === 'HEAD');
     const body = new NodeRequestBody(NO_BODY, 0, true, response);
-    return Promise.resolve({ request: new RequestImpl(method, scheme, authority, init.path, raw, true, body), response });
+    return Promise.resolve({ request: new RequestImpl(method, scheme, authority, path, raw, true, body), response });
   }
 }
 
-class EngineFeatures implements Features, EarlyHintsFeature, ResponseTrailersFeature, Http2Feature {
-  websocket: WebSocketFeature | undefined = undefined;
+class EngineFeatures extends Http2FeaturesBase {
   #priority: PriorityFeature | undefined;
   #push: EnginePush | undefined;
   readonly #stream: H2Stream;
-  readonly #request: RequestImpl;
-  readonly #response: EngineResponse;
-  readonly drain: ConnectionState;
 
   constructor(stream: H2Stream, request: RequestImpl, response: EngineResponse, connection: ConnectionState) {
+    super(request, response, connection);
     this.#stream = stream;
-    this.#request = request;
-    this.#response = response;
-    this.drain = connection;
   }
 
   get streamId(): number {
     return this.#stream.id;
   }
 
-  /** Present while the peer allows pushes (SETTINGS_ENABLE_PUSH) and this stream can carry them. */
   get push(): PushFeature | undefined {
     if (!this.#stream.pushAllowed) return undefined;
-    return (this.#push ??= new EnginePush(this.#stream, this.#request));
-  }
-
-  get earlyHints(): EarlyHintsFeature {
-    return this;
-  }
-
-  get responseTrailers(): ResponseTrailersFeature {
-    return this;
-  }
-
-  get http2(): Http2Feature {
-    return this;
-  }
-
-  get flowControl(): FlowControlFeature {
-    return this.#request.body;
+    return (this.#push ??= new EnginePush(this.#stream, this.request));
   }
 
   get priority(): PriorityFeature {
-    return (this.#priority ??= parsePriority(this.#request.headers.get('priority')));
-  }
-
-  send(fields: FieldsInit): Promise<void> {
-    return this.#response.sendEarlyHints(fields);
-  }
-
-  get acceptedByClient(): boolean {
-    return acceptsTrailers(this.#request.headers);
+    return (this.#priority ??= parsePriority(this.request.headers.get('priority')));
   }
 
   get peerSettings(): Http2PeerSettings {

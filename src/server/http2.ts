@@ -5,11 +5,11 @@
  */
 import http2 from 'node:http2';
 import type { Chunk } from '../interface/exchange.ts';
-import type { EarlyHintsFeature, Features, FlowControlFeature, Http2Feature, Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest, ResponseTrailersFeature, Rfc7540Priority, WebSocketFeature } from '../interface/features.ts';
+import type { Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest, Rfc7540Priority } from '../interface/features.ts';
 import { parsePriority } from '../core/priority.ts';
 import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
-import { acceptsTrailers, FlatFields, hasToken } from '../core/fields.ts';
+import { FlatFields, hasToken } from '../core/fields.ts';
 import { normalizeFields, toHttp2Headers } from '../core/outgoing-fields.ts';
 import { taggedConnection, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
@@ -20,6 +20,7 @@ import { ResponseBase, type HeadOptions } from './response.ts';
 import { noop } from './promises.ts';
 import { checkHandshake } from '../core/websocket-handshake.ts';
 import { WebSocketFeatureImpl } from './websocket-feature.ts';
+import { checkPush, Http2FeaturesBase, PUSH_REFUSED_MESSAGE, type CheckedPush } from './http2-features.ts';
 import { SessionIdleTimer } from './session-idle.ts';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_INTERNAL_ERROR, NGHTTP2_CANCEL } = http2.constants;
@@ -227,23 +228,17 @@ class Http2Push implements PushFeature {
   }
 
   push(init: PushRequest): Promise<PushedExchange> {
-    const method = init.method ?? 'GET';
-    if (method !== 'GET' && method !== 'HEAD') {
-      return Promise.reject(new NgiError('INVALID_OPTION', `push(): ${String(method)} is not a safe, cacheable method (RFC 9113 §8.4)`));
-    }
-    if (!init.path.startsWith('/')) return Promise.reject(new NgiError('INVALID_OPTION', `push(): the path must start with '/', got ${JSON.stringify(init.path)}`));
-    let flat: string[];
+    let target: CheckedPush;
     try {
-      flat = normalizeFields(init.headers).flat;
+      target = checkPush(init, this.#request);
     } catch (error) {
       return Promise.reject(error);
     }
+    const { method, path, scheme, authority, flat } = target;
     const parent = this.#parent;
-    const authority = init.authority ?? this.#request.authority;
-    const scheme = this.#request.scheme;
-    const headers = toHttp2Headers(flat, { ':method': method, ':path': init.path, ':scheme': scheme, ':authority': authority });
+    const headers = toHttp2Headers(flat, { ':method': method, ':path': path, ':scheme': scheme, ':authority': authority });
     return new Promise((resolve, reject) => {
-      const refused = (cause?: unknown): void => reject(new NgiError('PUSH_REFUSED', 'push(): the client does not accept pushes now, or the parent stream has closed', { cause }));
+      const refused = (cause?: unknown): void => reject(new NgiError('PUSH_REFUSED', PUSH_REFUSED_MESSAGE, { cause }));
       if (parent.closed || parent.destroyed || !parent.pushAllowed) return refused();
       try {
         parent.pushStream(headers, (error, pushed) => {
@@ -252,8 +247,8 @@ class Http2Push implements PushFeature {
           // A promised request has no body: its response serves as the (empty) body's source.
           const response = new Http2Response(pushed, method === 'HEAD');
           const body = new NodeRequestBody(pushed, 0, true, response);
-          const raw = [':method', method, ':path', init.path, ':scheme', scheme, ':authority', authority, ...flat];
-          resolve({ request: new RequestImpl(method, scheme, authority, init.path, raw, true, body), response });
+          const raw = [':method', method, ':path', path, ':scheme', scheme, ':authority', authority, ...flat];
+          resolve({ request: new RequestImpl(method, scheme, authority, path, raw, true, body), response });
         });
       } catch (error) {
         refused(error);
@@ -262,52 +257,29 @@ class Http2Push implements PushFeature {
   }
 }
 
-class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeature, Http2Feature {
-  websocket: WebSocketFeature | undefined = undefined;
+class Http2Features extends Http2FeaturesBase {
   #priority: PriorityFeature | undefined;
   #push: Http2Push | undefined;
   readonly #stream: http2.ServerHttp2Stream;
-  readonly #request: RequestImpl;
-  readonly #response: Http2Response;
   readonly #session: http2.ServerHttp2Session;
   readonly streamId: number;
-  readonly drain: ConnectionState;
 
   constructor(stream: http2.ServerHttp2Stream, request: RequestImpl, response: Http2Response, session: http2.ServerHttp2Session, connection: ConnectionState) {
+    super(request, response, connection);
     this.#stream = stream;
-    this.#request = request;
-    this.#response = response;
     this.#session = session;
     this.streamId = stream.id ?? 0;
-    this.drain = connection;
   }
 
-  /** Present while the peer allows pushes (SETTINGS_ENABLE_PUSH) and this stream can carry them. */
   get push(): PushFeature | undefined {
     const stream = this.#stream;
     if (!stream.pushAllowed || stream.closed || stream.destroyed || this.#session.closed) return undefined;
-    return (this.#push ??= new Http2Push(stream, this.#request));
-  }
-
-  get earlyHints(): EarlyHintsFeature {
-    return this;
-  }
-
-  get responseTrailers(): ResponseTrailersFeature {
-    return this;
-  }
-
-  get http2(): Http2Feature {
-    return this;
-  }
-
-  get flowControl(): FlowControlFeature {
-    return this.#request.body;
+    return (this.#push ??= new Http2Push(stream, this.request));
   }
 
   get priority(): PriorityFeature {
     if (this.#priority === undefined) {
-      const signal = parsePriority(this.#request.headers.get('priority'));
+      const signal = parsePriority(this.request.headers.get('priority'));
       this.#priority = this.#rfc7540 ? { ...signal, rfc7540: this.#rfc7540 } : signal;
     }
     return this.#priority;
@@ -322,14 +294,6 @@ class Http2Features implements Features, EarlyHintsFeature, ResponseTrailersFeat
       this.#rfc7540 = { weight, parent, exclusive };
       if (this.#priority) this.#priority = { ...this.#priority, rfc7540: this.#rfc7540 };
     });
-  }
-
-  send(fields: FieldsInit): Promise<void> {
-    return this.#response.sendEarlyHints(fields);
-  }
-
-  get acceptedByClient(): boolean {
-    return acceptsTrailers(this.#request.headers);
   }
 
   get peerSettings(): Http2PeerSettings {
