@@ -88,8 +88,18 @@ class StreamBody extends Readable {
     this.on('error', noop);
   }
 
+  /** Lengths of the chunks pushed and not yet read, oldest first. */
+  readonly #sizes: number[] = [];
+
+  /**
+   * One DATA payload per read(): node's read() without a size joins (copies) everything
+   * buffered, and a socket read often carries several DATA frames of one upload.
+   */
   override read(size?: number): Buffer | null {
-    const chunk = super.read(size) as Buffer | null;
+    const sizes = this.#sizes;
+    const whole = size === undefined && sizes.length > 0;
+    const chunk = super.read(whole ? sizes[0] : size) as Buffer | null;
+    if (whole && chunk !== null) sizes.shift();
     this.#credit.returnConsumed(this.readableLength);
     return chunk;
   }
@@ -101,6 +111,7 @@ class StreamBody extends Readable {
 
   data(chunk: Buffer): void {
     this.#credit.pushed += chunk.length;
+    this.#sizes.push(chunk.length);
     this.push(chunk);
   }
 
