@@ -595,8 +595,15 @@ describe('backpressure', () => {
           }
         })();
         sender.catch(() => {});
+        // Until the sender stops moving (a slow machine takes longer to fill the buffers on
+        // the way), bounded: the assertions below then say how far it got.
         await sleep(1500);
-        const stalledAt = sent;
+        let stalledAt = sent;
+        for (let waited = 0; waited < 10_000; waited += 300) {
+          await sleep(300);
+          if (sent === stalledAt) break;
+          stalledAt = sent;
+        }
         await sleep(300);
         assert.equal(sent, stalledAt, 'the client makes no progress while the application sleeps');
         // Taken so far: the server's 1 MiB queue plus socket buffers (or the stream window).
