@@ -363,9 +363,16 @@ export class H2Session {
     if (size > 0) {
       // A small view would keep its whole socket read alive while the application has not
       // read it: a peer sending 1-byte DATA frames padded out by ignored frames would hold
-      // megabytes for a few bytes of window. Small ones are copied (node:http2 copies all).
+      // megabytes for a few bytes of window. Small ones are copied (node:http2 copies all),
+      // into memory of their own: Buffer.from() would take a slice of node's shared pool
+      // (64 KiB on Node 24) and keep that alive instead.
       const view = buf.subarray(start, end);
-      stream.listener.streamData(size * 4 < buf.buffer.byteLength ? Buffer.from(view) : view);
+      let chunk = view;
+      if (size * 4 < buf.buffer.byteLength) {
+        chunk = Buffer.allocUnsafeSlow(size);
+        view.copy(chunk);
+      }
+      stream.listener.streamData(chunk);
     }
     if (endStream) {
       stream.remoteClosed = true;

@@ -1094,7 +1094,7 @@ describe('NGI HTTP/2 engine: review fixes', () => {
         c.write(Buffer.concat([frameBytes(FrameType.DATA, Flag.PADDED, 1, Buffer.concat([Buffer.from([200]), Buffer.from('x'), Buffer.alloc(200)])), frameBytes(0x42, 0, 0, Buffer.alloc(16_000))]));
         c.data(1, Buffer.alloc(0), { endStream: true });
         assert.equal((await c.response(1)).status, 200);
-        assert.ok(backing >= 0 && backing <= 8192, `the chunk's backing store is ${backing} bytes (a view would hold the ~16 KB read)`);
+        assert.ok(backing >= 0 && backing < 1024, `the chunk's backing store is ${backing} bytes (a view would hold the ~16 KB read)`);
       } finally {
         c.destroy();
       }
