@@ -19,6 +19,7 @@ import { HpackDecoder, HpackEncoder, HpackError, hpackEncodedLengthBound } from 
 import { checkRequestFields, checkTrailerFields, type RequestHead } from './request-fields.ts';
 import { H2Stream, STREAM_HIGH_WATER_MARK } from './stream.ts';
 import { parsePriority } from '../core/priority.ts';
+import type { Http2PeerSettings } from '../interface/features.ts';
 
 export interface H2SessionOptions {
   /** SETTINGS_MAX_CONCURRENT_STREAMS we advertise and enforce. */
@@ -131,6 +132,10 @@ export class H2Session {
   #settingsSeen = false;
   #block: PendingBlock | undefined;
   #invalidFrames = 0;
+  /** The largest header block decoded (#checkBlockSize). */
+  readonly #maxBlockSize: number;
+  readonly #resetBurst: number;
+  readonly #resetRate: number;
   #resetTokens: number;
   #resetCheckedAt = 0;
   #readingPaused = false;
@@ -166,7 +171,10 @@ export class H2Session {
     this.#options = options;
     this.#listener = listener;
     this.#decoder = new HpackDecoder({ maxHeaderListSize: options.maxHeaderListSize });
-    this.#resetTokens = options.resetBurst ?? 1000;
+    this.#maxBlockSize = options.maxHeaderListSize * 2 + 16_384;
+    this.#resetBurst = options.resetBurst ?? 1000;
+    this.#resetRate = options.resetRate ?? 33;
+    this.#resetTokens = this.#resetBurst;
     this.#sendSettings();
     socket.on('data', (chunk: Buffer) => this.#onInput(chunk));
     socket.on('drain', () => this.#onDrain());
@@ -174,10 +182,6 @@ export class H2Session {
     socket.on('error', () => socket.destroy());
     // The listener paused the socket after sniffing the preface (and put it back): read on.
     socket.resume();
-  }
-
-  get socket(): Socket {
-    return this.#socket;
   }
 
   /** Streams open now (peer's and pushed). */
@@ -194,17 +198,12 @@ export class H2Session {
     return this.#draining || this.#failed || this.#destroyed;
   }
 
-  /** GOAWAY sent or received: no new streams. */
-  get closing(): boolean {
-    return this.#goawaySent || this.#goawayReceived || this.#destroyed;
-  }
-
   get pushAllowed(): boolean {
     return this.#peerEnablePush && !this.#goawayReceived && !this.#goawaySent && !this.#destroyed && this.#pushed < this.#peerMaxConcurrent;
   }
 
   /** What the peer's SETTINGS said (defaults until it has spoken). */
-  get peerSettings(): { enablePush: boolean; maxConcurrentStreams: number; initialWindowSize: number; maxFrameSize: number; maxHeaderListSize: number | undefined; enableConnectProtocol: boolean } {
+  get peerSettings(): Http2PeerSettings {
     return {
       enablePush: this.#peerEnablePush,
       maxConcurrentStreams: this.#peerMaxConcurrent === Infinity ? 2 ** 32 - 1 : this.#peerMaxConcurrent,
@@ -319,12 +318,16 @@ export class H2Session {
     }
   }
 
+  /** §5.1: a stream id neither side has opened yet. */
+  #isIdle(id: number): boolean {
+    return (id & 1) === 1 ? id > this.#lastPeerId : id >= this.#nextPushId;
+  }
+
   /** A stream the peer refers to, or undefined when it is closed; idle streams are a connection error (§5.1). */
   #knownStream(id: number, what: string): H2Stream | undefined {
     const stream = this.#streams.get(id);
     if (stream !== undefined) return stream;
-    const idle = (id & 1) === 1 ? id > this.#lastPeerId : id >= this.#nextPushId;
-    if (idle) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `${what} on idle stream ${id}`);
+    if (this.#isIdle(id)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `${what} on idle stream ${id}`);
     return undefined;
   }
 
@@ -413,7 +416,7 @@ export class H2Session {
     if (size === 0 && (flags & Flag.END_HEADERS) === 0) this.#invalid('empty CONTINUATION frames');
     // Tiny CONTINUATION frames cost a buffer each, ten times their size on the wire: the frames
     // of one block are bounded too (nghttp2: 8), beyond what its size bound needs at 16,384 each.
-    if (block.parts.length > Math.max(8, Math.ceil((this.#options.maxHeaderListSize * 2 + 16_384) / MIN_MAX_FRAME_SIZE))) {
+    if (block.parts.length > Math.max(8, Math.ceil(this.#maxBlockSize / MIN_MAX_FRAME_SIZE))) {
       throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many CONTINUATION frames');
     }
     block.size += size;
@@ -430,7 +433,7 @@ export class H2Session {
    * CONTINUATION flood (CVE-2024-27316) feeds on servers that buffer blocks without a bound.
    */
   #checkBlockSize(size: number): void {
-    if (size > this.#options.maxHeaderListSize * 2 + 16_384) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'header block too large');
+    if (size > this.#maxBlockSize) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'header block too large');
   }
 
   #headerBlock(id: number, flags: number, buf: Buffer, start: number, end: number, error: StreamError | undefined): void {
@@ -520,19 +523,14 @@ export class H2Session {
     if (end - start !== 4) throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM of the wrong size');
     const stream = this.#knownStream(id, 'RST_STREAM');
     if (stream === undefined) return;
-    const code = buf.readUInt32BE(start);
-    stream.localClosed = true;
-    stream.remoteClosed = true;
-    this.#closeStream(stream, code, true);
+    this.#closeStream(stream, buf.readUInt32BE(start), true);
     this.#countReset();
   }
 
   /** Token bucket over resets (nghttp2's stream_reset_burst and stream_reset_rate). */
   #countReset(): void {
-    const rate = this.#options.resetRate ?? 33;
-    const burst = this.#options.resetBurst ?? 1000;
     const now = performance.now();
-    this.#resetTokens = Math.min(burst, this.#resetTokens + ((now - this.#resetCheckedAt) / 1000) * rate);
+    this.#resetTokens = Math.min(this.#resetBurst, this.#resetTokens + ((now - this.#resetCheckedAt) / 1000) * this.#resetRate);
     this.#resetCheckedAt = now;
     this.#resetTokens -= 1;
     if (this.#resetTokens < 0) throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'too many stream resets');
@@ -674,12 +672,10 @@ export class H2Session {
   /** Stream credit comes back as the application consumes, half a window at a time. */
   returnCredit(stream: H2Stream, bytes: number): void {
     stream.unreturned += bytes;
-    const window = this.#options.initialWindowSize;
-    if (stream.unreturned >= window >>> 1 || stream.recvWindow + stream.unreturned >= window && stream.recvWindow < window >>> 1) {
+    if (stream.unreturned >= this.#options.initialWindowSize >>> 1) {
       this.#writeWindowUpdate(stream.id, stream.unreturned);
       stream.recvWindow += stream.unreturned;
       stream.unreturned = 0;
-      this.#scheduleFlush();
     }
   }
 
@@ -903,12 +899,8 @@ export class H2Session {
       // RFC 9218 §10: the lowest urgency first; among equals, in the order they became ready.
       let at = 0;
       for (let i = 1; i < ready.length; i++) if (ready[i]!.urgency < ready[at]!.urgency) at = i;
+      // Closed streams are never here: #closeStream takes them out.
       const stream = ready[at]!;
-      if (stream.closed) {
-        ready.splice(at, 1);
-        stream.scheduled = false;
-        continue;
-      }
       // Waits for the connection's WINDOW_UPDATE.
       if (this.#connSendWindow <= 0 && stream.queued > 0) break;
       this.#sendQueued(stream);
@@ -1052,6 +1044,8 @@ export class H2Session {
   #closeStream(stream: H2Stream, code: number, now: boolean): void {
     if (stream.closed) return;
     stream.closed = true;
+    stream.localClosed = true;
+    stream.remoteClosed = true;
     stream.closeCode = code;
     stream.queue.length = 0;
     stream.queued = 0;
@@ -1074,8 +1068,6 @@ export class H2Session {
   /** RST_STREAM from our side. */
   resetStream(stream: H2Stream, code: number): void {
     if (stream.closed) return;
-    stream.localClosed = true;
-    stream.remoteClosed = true;
     if (!this.#destroyed) this.#writeReset(stream.id, code);
     this.#closeStream(stream, code, false);
   }
@@ -1085,7 +1077,7 @@ export class H2Session {
     const stream = this.#streams.get(id);
     if (stream !== undefined) this.resetStream(stream, error.code);
     // §6.4: never RST_STREAM an idle stream (e.g. a PRIORITY of the wrong size on one).
-    else if ((id & 1) === 1 ? id <= this.#lastPeerId : id < this.#nextPushId) this.#writeReset(id, error.code);
+    else if (!this.#isIdle(id)) this.#writeReset(id, error.code);
     this.#countReset();
   }
 
@@ -1154,11 +1146,7 @@ export class H2Session {
     const message = error instanceof ConnectionError ? error.message : 'internal error';
     this.#pendingParts = undefined;
     this.#writeGoaway(this.#lastPeerId, code, message.slice(0, 256));
-    for (const stream of [...this.#streams.values()]) {
-      stream.localClosed = true;
-      stream.remoteClosed = true;
-      this.#closeStream(stream, code, false);
-    }
+    for (const stream of [...this.#streams.values()]) this.#closeStream(stream, code, false);
     this.#end();
     // Not a protocol error of the peer's: a fault of this server, reported, never thrown
     // into the socket's 'data' event (which would take the process down).
@@ -1173,11 +1161,7 @@ export class H2Session {
   #onSocketClose(): void {
     if (this.#destroyed) return;
     this.#flushScheduled = false;
-    for (const stream of [...this.#streams.values()]) {
-      stream.localClosed = true;
-      stream.remoteClosed = true;
-      this.#closeStream(stream, ErrorCode.CANCEL, false);
-    }
+    for (const stream of [...this.#streams.values()]) this.#closeStream(stream, ErrorCode.CANCEL, false);
     this.#destroyed = true;
     this.#idleDue = false;
     this.#notify();
