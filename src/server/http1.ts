@@ -12,7 +12,6 @@ import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
 import { acceptsTrailers, FlatFields, hasToken } from '../core/fields.ts';
 import { toOriginForm } from '../core/request-target.ts';
-import { normalizeFields } from '../core/outgoing-fields.ts';
 import { connectionOf, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { ExchangeImpl, runExchange } from './exchange.ts';
@@ -164,24 +163,17 @@ class Http1Response extends ResponseBase implements BodySource {
     this.#res.destroy();
   }
 
+  protected override readonly earlyHintsGoneMessage = 'early hints: the client has gone';
+
   /**
    * Writes the 103 itself: node's writeEarlyHints() silently sends nothing (and never calls
    * back) without a `link` field. _writeRaw is what node's own writeContinue() uses; it
    * keeps the interim response in order behind earlier pipelined responses.
    */
-  sendEarlyHints(fields: FieldsInit): Promise<void> {
-    if (this.state !== 'pending') return Promise.reject(new NgiError('RESPONSE_STARTED', 'early hints must come before the response'));
-    let flat: string[];
-    try {
-      flat = normalizeFields(fields).flat;
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (this.#res.destroyed) return Promise.reject(new NgiError('STREAM_CLOSED', 'early hints: the client has gone'));
+  protected writeEarlyHints(flat: string[]): void {
     let head = 'HTTP/1.1 103 Early Hints\r\n';
     for (let i = 0; i < flat.length; i += 2) head += `${flat[i]}: ${flat[i + 1]}\r\n`;
     (this.#res as unknown as { _writeRaw(data: string, encoding: BufferEncoding): boolean })._writeRaw(head + '\r\n', 'latin1');
-    return Promise.resolve();
   }
 }
 

@@ -10,7 +10,6 @@ import { Duplex, Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Chunk } from '../interface/exchange.ts';
 import type { Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest } from '../interface/features.ts';
-import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
 import { ErrorCode } from '../h2/frames.ts';
 import type { RequestHead } from '../h2/request-fields.ts';
@@ -18,7 +17,6 @@ import { H2Session, type H2SessionOptions, type SessionListener } from '../h2/se
 import type { H2Stream, StreamListener } from '../h2/stream.ts';
 import { parsePriority } from '../core/priority.ts';
 import { FlatFields, hasToken } from '../core/fields.ts';
-import { normalizeFields } from '../core/outgoing-fields.ts';
 import { taggedConnection, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { ExchangeImpl, runExchange } from './exchange.ts';
@@ -339,18 +337,9 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
     if (this.state === 'ended') this.#stream.stopReading();
   }
 
-  sendEarlyHints(fields: FieldsInit): Promise<void> {
-    if (this.state !== 'pending') return Promise.reject(new NgiError('RESPONSE_STARTED', 'early hints must come before the response'));
-    let flat: string[];
-    try {
-      flat = normalizeFields(fields).flat;
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (!this.transportOpen) return Promise.reject(new NgiError('STREAM_CLOSED', 'early hints: the stream was reset'));
+  protected writeEarlyHints(flat: string[]): void {
     flat.unshift(':status', '103');
     this.#stream.informational(flat);
-    return Promise.resolve();
   }
 
   sendContinue(): void {

@@ -7,10 +7,9 @@ import http2 from 'node:http2';
 import type { Chunk } from '../interface/exchange.ts';
 import type { Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest, Rfc7540Priority } from '../interface/features.ts';
 import { parsePriority } from '../core/priority.ts';
-import type { FieldsInit } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
 import { FlatFields, hasToken } from '../core/fields.ts';
-import { normalizeFields, toHttp2Headers } from '../core/outgoing-fields.ts';
+import { toHttp2Headers } from '../core/outgoing-fields.ts';
 import { taggedConnection, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { ExchangeImpl, runExchange } from './exchange.ts';
@@ -196,17 +195,8 @@ class Http2Response extends ResponseBase implements BodySource {
     }
   }
 
-  sendEarlyHints(fields: FieldsInit): Promise<void> {
-    if (this.state !== 'pending') return Promise.reject(new NgiError('RESPONSE_STARTED', 'early hints must come before the response'));
-    let flat: string[];
-    try {
-      flat = normalizeFields(fields).flat;
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (!this.transportOpen) return Promise.reject(new NgiError('STREAM_CLOSED', 'early hints: the stream was reset'));
+  protected writeEarlyHints(flat: string[]): void {
     this.#stream.additionalHeaders(toHttp2Headers(flat, { ':status': 103 }));
-    return Promise.resolve();
   }
 
   sendContinue(): void {

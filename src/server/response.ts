@@ -76,6 +76,25 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
     this.status = status;
   }
 
+  /** What sendEarlyHints() rejects with once the peer is gone. */
+  protected readonly earlyHintsGoneMessage: string = 'early hints: the stream was reset';
+  /** Writes a 103 head with these (validated) fields. */
+  protected abstract writeEarlyHints(flat: string[]): void;
+
+  /** 103 Early Hints (RFC 8297): only before the response, as many as the application likes. */
+  sendEarlyHints(fields: FieldsInit): Promise<void> {
+    if (this.state !== 'pending') return Promise.reject(new NgiError('RESPONSE_STARTED', 'early hints must come before the response'));
+    let flat: string[];
+    try {
+      flat = normalizeFields(fields).flat;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.transportOpen) return Promise.reject(new NgiError('STREAM_CLOSED', this.earlyHintsGoneMessage));
+    this.writeEarlyHints(flat);
+    return Promise.resolve();
+  }
+
   /** Resolves on the sink's next 'drain', rejects if it closes first. */
   protected waitForDrain(): Promise<void> {
     return nextDrain(this.sink, this.sink, () => new NgiError('STREAM_CLOSED', 'write(): the client reset the stream or closed the connection'));
