@@ -1,5 +1,5 @@
 /**
- * `ngi serve <module> [--host H] [--port P] [--cert F --key F | --self-signed] [--http2-engine E] [--quiet]`
+ * `ngi serve <module> [--host H] [--port P] [--cert F --key F | --self-signed] [--http1-engine E] [--http2-engine E] [--quiet]`
  * The module's default export is the application (a handler or { handle, startup, shutdown }).
  */
 import { readFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ Options:
   --self-signed           TLS with a fresh self-signed certificate for localhost
   --drain-timeout <ms>    how long shutdown waits for in-flight requests (default 30000)
   --workers <n>           serve from n processes sharing the port (node:cluster; default 1)
+  --http1-engine <e>      what parses HTTP/1.x: node (node:http, default) or ngi (NGI's own)
   --http2-engine <e>      what frames HTTP/2: node (node:http2, default) or ngi (NGI's own)
   --quiet                 no access log
   --debug                 error details in 500 responses
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
         'self-signed': { type: 'boolean' },
         'drain-timeout': { type: 'string' },
         workers: { type: 'string' },
+        'http1-engine': { type: 'string' },
         'http2-engine': { type: 'string' },
         quiet: { type: 'boolean' },
         debug: { type: 'boolean' },
@@ -80,10 +82,12 @@ export async function main(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(values['drain-timeout'])) return fail('--drain-timeout must be a number of milliseconds');
     options.timeouts = { drain: Number(values['drain-timeout']) };
   }
-  const engine = values['http2-engine'];
-  if (engine !== undefined) {
-    if (engine !== 'node' && engine !== 'ngi') return fail(`--http2-engine must be node or ngi, got ${engine}`);
-    options.http2Engine = engine;
+  for (const flag of ['http1-engine', 'http2-engine'] as const) {
+    const engine = values[flag];
+    if (engine === undefined) continue;
+    if (engine !== 'node' && engine !== 'ngi') return fail(`--${flag} must be node or ngi, got ${engine}`);
+    if (flag === 'http1-engine') options.http1Engine = engine;
+    else options.http2Engine = engine;
   }
   if ((values.cert === undefined) !== (values.key === undefined)) return fail('--cert and --key go together');
   if (values.cert !== undefined && values['self-signed']) return fail('use either --cert/--key or --self-signed');

@@ -89,6 +89,12 @@ export interface ServeOptions {
    * priority signals. See docs/server-behavior.md §4.1.
    */
   http2Engine?: 'node' | 'ngi';
+  /**
+   * What parses and frames HTTP/1.x. 'node' (default): node:http (llhttp). 'ngi': NGI's own
+   * parser and serializer on the socket (src/h1/), strict against request smuggling (RFC 9112
+   * §6.3, §11.2). See docs/server-behavior.md §3.1.
+   */
+  http1Engine?: 'node' | 'ngi';
   /** Install SIGINT/SIGTERM handlers that close the server gracefully. Default false. */
   handleSignals?: boolean;
 }
@@ -102,6 +108,7 @@ export interface ResolvedOptions {
   websocket: WebSocketOptions;
   priorities: 'rfc9218' | 'rfc7540';
   http2Engine: 'node' | 'ngi';
+  http1Engine: 'node' | 'ngi';
   accessLog: boolean;
   debug: boolean;
   log: (line: string) => void;
@@ -167,6 +174,10 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   if (http2Engine !== 'node' && http2Engine !== 'ngi') {
     throw new NgiError('INVALID_OPTION', `http2Engine must be 'node' or 'ngi', got ${JSON.stringify(http2Engine)}`);
   }
+  const http1Engine = options.http1Engine ?? 'node';
+  if (http1Engine !== 'node' && http1Engine !== 'ngi') {
+    throw new NgiError('INVALID_OPTION', `http1Engine must be 'node' or 'ngi', got ${JSON.stringify(http1Engine)}`);
+  }
   if (options.tls && (!options.tls.cert || !options.tls.key)) {
     throw new NgiError('INVALID_OPTION', 'tls needs both cert and key');
   }
@@ -179,6 +190,7 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     websocket: { ...websocketNumbers, perMessageDeflate: perMessageDeflate === true },
     priorities: options.priorities === 'rfc7540' ? 'rfc7540' : 'rfc9218',
     http2Engine,
+    http1Engine,
     accessLog: options.accessLog ?? true,
     debug: options.debug ?? false,
     log: options.log ?? writeStderr,

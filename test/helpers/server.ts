@@ -25,9 +25,15 @@ export const portOf = (url: string): number => Number(new URL(url).port);
  */
 export const TEST_HTTP2_ENGINE: 'node' | 'ngi' = process.env.NGI_TEST_HTTP2_ENGINE === 'ngi' ? 'ngi' : 'node';
 
+/**
+ * The HTTP/1.x engine the suite runs on: NGI_TEST_HTTP1_ENGINE=ngi runs the HTTP/1.1 tests again
+ * on NGI's own parser (scripts/run-tests.mjs --engine ngi).
+ */
+export const TEST_HTTP1_ENGINE: 'node' | 'ngi' = process.env.NGI_TEST_HTTP1_ENGINE === 'ngi' ? 'ngi' : 'node';
+
 /** serve() on 127.0.0.1, port 0, no access log unless asked. */
 export function startServer<S>(app: AppExport<S>, options: ServeOptions = {}): Promise<ServerHandle> {
-  return serve(app, { host: '127.0.0.1', port: 0, accessLog: false, http2Engine: TEST_HTTP2_ENGINE, ...options });
+  return serve(app, { host: '127.0.0.1', port: 0, accessLog: false, http2Engine: TEST_HTTP2_ENGINE, http1Engine: TEST_HTTP1_ENGINE, ...options });
 }
 
 /** Runs fn with a started server and always closes it. */
