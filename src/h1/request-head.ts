@@ -51,6 +51,8 @@ export class HeadScanner {
   /** Offsets, from the head's start, of each line's LF. */
   readonly lineEnds: Uint32Array = new Uint32Array(MAX_FIELD_LINES + 2);
   lines = 0;
+  /** Offset of the request line: empty lines before it are ignored (RFC 9112 §2.2). */
+  skipped = 0;
   #scanned = 0;
   #lineStart = 0;
 
@@ -60,6 +62,7 @@ export class HeadScanner {
 
   reset(): void {
     this.lines = 0;
+    this.skipped = 0;
     this.#scanned = 0;
     this.#lineStart = 0;
   }
@@ -88,25 +91,15 @@ export class HeadScanner {
       const offset = lf - start;
       pos = lf + 1;
       if (offset - 1 === this.#lineStart) {
-        if (this.lines === 0) throw new H1ParseError('H1_INVALID_REQUEST_LINE', 'empty request line');
-        return pos;
+        if (this.lines > 0) return pos;
+        this.skipped = this.#lineStart = offset + 1;
+        continue;
       }
       if (this.lines > MAX_FIELD_LINES) throw new H1ParseError('H1_HEADERS_TOO_LARGE', `more than ${MAX_FIELD_LINES} field lines`);
       this.lineEnds[this.lines++] = offset;
       this.#lineStart = offset + 1;
     }
   }
-}
-
-/** Leading CRLFs before a request line are ignored (RFC 9112 §2.2). Returns the new start, or -1 when the buffer ends inside them. */
-export function skipEmptyLines(buf: Buffer, start: number): number {
-  const end = buf.length;
-  while (start < end && buf[start] === CR) {
-    if (start + 1 >= end) return -1;
-    if (buf[start + 1] !== LF) return start;
-    start += 2;
-  }
-  return start;
 }
 
 /** Whether buf[s, s + name.length) is `name` (lowercase letters and '-') in any case. */
@@ -197,7 +190,7 @@ export function parseRequestHead(buf: Buffer, start: number, scanner: HeadScanne
   const ends = scanner.lineEnds;
   const lines = scanner.lines;
   // Each line is [lineStart, LF - 1): the CR before each LF was checked by the scanner.
-  parseRequestLine(buf, start, start + ends[0]! - 1, head);
+  parseRequestLine(buf, start + scanner.skipped, start + ends[0]! - 1, head);
   const raw = head.raw;
   let hosts = 0;
   let transferEncoding: string | undefined;

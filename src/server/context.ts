@@ -12,7 +12,7 @@ export interface ServerContext {
   /** True once shutdown has begun. */
   readonly draining: boolean;
   /** Hands an `Upgrade: h2c` request to the HTTP/2 server (cleartext only). */
-  upgradeToHttp2?: (req: import('node:http').IncomingMessage, socket: import('node:net').Socket, head: Buffer) => void;
+  upgradeToHttp2?: (req: import('./h2c.ts').UpgradeRequest, socket: import('node:net').Socket, head: Buffer) => void;
   /** Open WebSockets, closed with 1001 on shutdown. */
   readonly websockets: WebSocketRegistry;
   exchangeStarted(exchange: ExchangeImpl): void;

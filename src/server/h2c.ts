@@ -4,7 +4,6 @@
  * hand the socket to the HTTP/2 server (either engine) with the request spliced in as stream 1, which the
  * application then answers like any HTTP/2 exchange.
  */
-import type http from 'node:http';
 import type { Http2Acceptor } from './listener.ts';
 import type { Socket } from 'node:net';
 import { MAX_UPGRADE_BODY, spliceStream1, stream1Frames } from '../core/h2c-upgrade.ts';
@@ -18,19 +17,35 @@ function refuse(socket: Socket, status: string, message: string): void {
   socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(message) + 1}\r\nconnection: close\r\n\r\n${message}\n`);
 }
 
-/** Whether this Upgrade request asks for h2c the way RFC 7540 §3.2 requires. */
-export function isH2cUpgrade(req: http.IncomingMessage): boolean {
-  const upgrade = req.headers.upgrade;
-  const settings = req.headersDistinct['http2-settings'];
-  return hasToken(upgrade, 'h2c') && settings !== undefined && settings.length === 1;
+/**
+ * What the upgrade needs of the HTTP/1.1 request: node's IncomingMessage is one, and NGI's
+ * own HTTP/1.x engine builds one from its parsed head.
+ */
+export interface UpgradeRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  /** Field names as sent and values, alternating. */
+  readonly rawHeaders: readonly string[];
 }
 
-export function upgradeToHttp2(h2: Http2Acceptor, req: http.IncomingMessage, socket: Socket, head: Buffer, timeoutMs: number): void {
+/** The values of field `name` (lowercase) in a raw field list. */
+function valuesOf(raw: readonly string[], name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) values.push(raw[i + 1]!);
+  return values;
+}
+
+/** Whether this Upgrade request asks for h2c the way RFC 7540 §3.2 requires. */
+export function isH2cUpgrade(req: UpgradeRequest): boolean {
+  return hasToken(valuesOf(req.rawHeaders, 'upgrade').join(', '), 'h2c') && valuesOf(req.rawHeaders, 'http2-settings').length === 1;
+}
+
+export function upgradeToHttp2(h2: Http2Acceptor, req: UpgradeRequest, socket: Socket, head: Buffer, timeoutMs: number): void {
   socket.on('error', () => socket.destroy());
-  if (req.headers['transfer-encoding'] !== undefined) {
+  if (valuesOf(req.rawHeaders, 'transfer-encoding').length > 0) {
     return refuse(socket, '501 Not Implemented', 'h2c upgrade with a chunked request body is not supported; send Content-Length');
   }
-  const length = Number(req.headers['content-length'] ?? 0);
+  const length = Number(valuesOf(req.rawHeaders, 'content-length')[0] ?? 0);
   if (length > MAX_UPGRADE_BODY) {
     // The body travels as stream 1's DATA before the client has seen our SETTINGS, so it must
     // fit the initial 65,535-byte windows (RFC 9113 §6.9.2).
@@ -46,7 +61,7 @@ export function upgradeToHttp2(h2: Http2Acceptor, req: http.IncomingMessage, soc
   const step = (): void => {
     if (frames === undefined) {
       if (received.length < length) return;
-      frames = stream1Frames({ method: req.method ?? 'GET', path: target, authority: authority ?? req.headers.host ?? '', fields, body: received.subarray(0, length) });
+      frames = stream1Frames({ method: req.method ?? 'GET', path: target, authority: authority ?? valuesOf(req.rawHeaders, 'host')[0] ?? '', fields, body: received.subarray(0, length) });
       received = received.subarray(length);
       socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: h2c\r\n\r\n');
     }

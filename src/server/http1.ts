@@ -177,16 +177,16 @@ class Http1Response extends ResponseBase implements BodySource {
   }
 }
 
-/** Feature set of an HTTP/1.x exchange. HTTP/1.0 has no 1xx and no chunked trailers. */
-class Http1Features implements Features, EarlyHintsFeature, ResponseTrailersFeature {
+/** Feature set of an HTTP/1.x exchange (both engines). HTTP/1.0 has no 1xx and no chunked trailers. */
+export class Http1Features implements Features, EarlyHintsFeature, ResponseTrailersFeature {
   websocket: WebSocketFeature | undefined = undefined;
   #priority: PriorityFeature | undefined;
-  readonly #response: Http1Response;
+  readonly #response: ResponseBase;
   readonly #request: RequestImpl;
   readonly #http11: boolean;
   readonly drain: ConnectionState;
 
-  constructor(response: Http1Response, request: RequestImpl, http11: boolean, connection: ConnectionState) {
+  constructor(response: ResponseBase, request: RequestImpl, http11: boolean, connection: ConnectionState) {
     this.#response = response;
     this.#request = request;
     this.#http11 = http11;
@@ -266,7 +266,7 @@ function bodyFraming(raw: readonly string[]): { length: number | undefined; chun
 }
 
 /** The most unread request body discarded to keep a keep-alive connection, bytes. */
-const DISCARD_LIMIT = 1024 * 1024;
+export const DISCARD_LIMIT = 1024 * 1024;
 
 function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean, upgrade?: UpgradeInfo): void {
   const socket = req.socket;

@@ -1,11 +1,10 @@
 /**
  * The one port: a net.Server (cleartext: HTTP/1.1 and h2c by prior knowledge) or a
  * tls.Server (ALPN h2 and http/1.1) that decides the protocol of each connection and hands
- * the socket to the detached node:http or node:http2 server.
+ * the socket to HTTP/1.x (node:http or NGI's parser) or HTTP/2 (node:http2 or NGI's framing).
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type http from 'node:http';
 import { classifyPreface } from '../core/preface.ts';
 import type { ResolvedOptions } from './options.ts';
 import { connectionOf } from './connection.ts';
@@ -16,10 +15,13 @@ export interface Front {
   readonly sockets: Set<net.Socket>;
 }
 
-function toHttp1(h1: http.Server, socket: net.Socket): void {
+function toHttp1(h1: Http1Acceptor, socket: net.Socket): void {
   connectionOf(socket, socket instanceof tls.TLSSocket).kind = 'http/1';
-  h1.emit('connection', socket);
+  h1(socket);
 }
+
+/** Takes an HTTP/1.x connection: node:http's server, or NGI's own parser (options.http1Engine). */
+export type Http1Acceptor = (socket: net.Socket) => void;
 
 function toHttp2(h2: Http2Acceptor, socket: net.Socket): void {
   connectionOf(socket, socket instanceof tls.TLSSocket).kind = 'h2';
@@ -34,7 +36,7 @@ export type Http2Acceptor = (socket: net.Socket) => void;
  * back. HTTP/1 sockets are resumed; HTTP/2 ones are not (node:http2 reads the unshifted
  * bytes itself, and resuming first would lose the preface).
  */
-function sniff(socket: net.Socket, h1: http.Server, h2: Http2Acceptor, headersTimeout: number): void {
+function sniff(socket: net.Socket, h1: Http1Acceptor, h2: Http2Acceptor, headersTimeout: number): void {
   let received: Buffer | undefined;
   const onData = (chunk: Buffer): void => {
     received = received === undefined ? chunk : Buffer.concat([received, chunk]);
@@ -74,7 +76,7 @@ function destroySocket(this: net.Socket): void {
   this.destroy();
 }
 
-export function createFront(options: ResolvedOptions, h1: http.Server, h2: Http2Acceptor, isDraining: () => boolean): Front {
+export function createFront(options: ResolvedOptions, h1: Http1Acceptor, h2: Http2Acceptor, isDraining: () => boolean): Front {
   const sockets = new Set<net.Socket>();
   function untrack(this: net.Socket): void {
     sockets.delete(this);

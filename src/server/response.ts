@@ -95,6 +95,12 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
     return Promise.resolve();
   }
 
+  /**
+   * start() has sent the head: a transport that holds a head back to write it with the body
+   * (send()) must let it go now, since a streamed body may not follow for a while.
+   */
+  protected headStarted(): void {}
+
   /** Resolves on the sink's next 'drain', rejects if it closes first. */
   protected waitForDrain(): Promise<void> {
     return nextDrain(this.sink, this.sink, () => new NgiError('STREAM_CLOSED', 'write(): the client reset the stream or closed the connection'));
@@ -160,6 +166,7 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
         endStream: !this.#bodyAllowed && !this.#trailers,
         trailers: this.#trailers ? trailers : false,
       });
+      this.headStarted();
     }
     if (!this.#bodyAllowed && !this.#trailers) this.state = 'ended';
     return this;

@@ -10,6 +10,7 @@ import { taggedConnection } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import type { ExchangeImpl } from './exchange.ts';
 import { createHttp1Server } from './http1.ts';
+import { createHttp1Engine } from './http1-ngi.ts';
 import { createHttp2Server, drainSession } from './http2.ts';
 import { createEngineGlue } from './http2-ngi.ts';
 import { upgradeToHttp2 } from './h2c.ts';
@@ -82,7 +83,9 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
     if (context.draining) socket.destroy();
     else upgradeToHttp2(toHttp2, req, socket, head, opts.timeouts.headers);
   };
-  const front = createFront(opts, h1, toHttp2, () => context.draining);
+  const h1Engine = createHttp1Engine(context);
+  const toHttp1 = opts.http1Engine === 'ngi' ? h1Engine.accept : (socket: Socket) => void h1.emit('connection', socket);
+  const front = createFront(opts, toHttp1, toHttp2, () => context.draining);
 
   const runShutdownHook = async (): Promise<void> => {
     if (!application.shutdown) return;
@@ -168,6 +171,7 @@ export async function serve<S>(app: AppExport<S>, options?: ServeOptions): Promi
       for (const session of h2.sessions) session.destroy();
       for (const session of engine.sessions) session.destroy();
       h1.closeAllConnections();
+      h1Engine.closeAll();
     }
     // Give sockets a moment to finish their close handshakes, then end the stragglers.
     if (!(await waitFor(() => front.sockets.size === 0, Math.min(deadline, Date.now() + 2000)))) {
