@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   if (!(repeats >= 1 && repeats <= 20 && duration >= 1 && duration <= 120 && warmup >= 0 && warmup <= 60)) {
     throw new Error('--repeats 1..20, --duration 1..120 s, --warmup 0..60 s');
   }
-  if (!args['no-build'] && contenders.some((c) => c.name === 'ngi' || c.name === 'ngi-h2')) {
+  if (!args['no-build'] && contenders.some((c) => c.name.startsWith('ngi'))) {
     // NGI runs from dist/: compile the tree being measured, so that the numbers are its own.
     process.stderr.write('bench: building dist/ (npm run build)\n');
     const built = spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { stdio: 'inherit' });

@@ -14,9 +14,13 @@ function collect(target, out) {
   return out;
 }
 
-// `--http2-engine ngi`: the suites that reach HTTP/2 run again on NGI's own framing
-// (test/helpers/server.ts reads NGI_TEST_HTTP2_ENGINE); without targets, those files below.
-const HTTP2_SUITES = [
+// `--engine ngi`: the suites that reach HTTP/1.x or HTTP/2 run again on NGI's own parser and
+// framing (test/helpers/server.ts reads NGI_TEST_HTTP1_ENGINE and NGI_TEST_HTTP2_ENGINE);
+// without targets, those files below. `--http2-engine ngi` switches HTTP/2 only.
+// (test/server/h1-engine.test.ts runs both HTTP/1.x engines itself.)
+const ENGINE_SUITES = [
+  'test/server/http1.test.ts',
+  'test/server/websocket-scale.test.ts',
   'test/server/http2.test.ts',
   'test/server/http2-features.test.ts',
   'test/server/errors.test.ts',
@@ -32,15 +36,22 @@ const HTTP2_SUITES = [
   'test/browser/websocket-chromium.test.ts',
 ];
 const args = process.argv.slice(2);
-const engineAt = args.indexOf('--http2-engine');
-const engine = engineAt >= 0 ? args.splice(engineAt, 2)[1] : undefined;
+function option(name) {
+  const at = args.indexOf(name);
+  return at >= 0 ? args.splice(at, 2)[1] : undefined;
+}
+const both = option('--engine');
+const http2Only = option('--http2-engine');
+const engine = both ?? http2Only;
 const targets = args;
-const files = (targets.length ? targets : engine ? HTTP2_SUITES : ['test']).flatMap((t) => collect(t, []));
+const files = (targets.length ? targets : engine ? ENGINE_SUITES : ['test']).flatMap((t) => collect(t, []));
 if (files.length === 0) {
   console.error('run-tests: no *.test.ts files found');
   process.exit(1);
 }
-console.log(`run-tests: ${process.execPath} (${process.version}), ${files.length} files${engine ? `, HTTP/2 engine ${engine}` : ''}`);
-const env = engine ? { ...process.env, NGI_TEST_HTTP2_ENGINE: engine } : process.env;
+console.log(`run-tests: ${process.execPath} (${process.version}), ${files.length} files${both ? `, HTTP/1.x and HTTP/2 engine ${both}` : http2Only ? `, HTTP/2 engine ${http2Only}` : ''}`);
+const env = { ...process.env };
+if (engine) env.NGI_TEST_HTTP2_ENGINE = engine;
+if (both) env.NGI_TEST_HTTP1_ENGINE = both;
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

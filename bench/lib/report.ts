@@ -58,7 +58,7 @@ export function markdown(results: ResultsFile): string {
       const cpuCell = cpu.length ? (cpu.reduce((a, b) => a + b, 0) / cpu.length).toFixed(2) : '';
       const perCpuSummary = perCpu ? summarize(c.samples.filter((x) => x.serverCpu).map((x) => x.value / x.serverCpu!)) : undefined;
       const perCpuCells = perCpu ? [perCpuSummary ? format(perCpuSummary.median, unit) : ''] : [];
-      const label = name === 'ngi' || name === 'ngi-h2' ? `**${c.label}**` : c.label;
+      const label = name.startsWith('ngi') && name !== 'ngi-baseline' ? `**${c.label}**` : c.label;
       const cells = s
         ? [label, format(s.median, unit), s.n > 1 ? `${format(s.min, unit)} - ${format(s.max, unit)}` : '', String(s.n), ...baselines.map((b) => ratioCell(scenario, b, name)), String(c.errors), cpuCell, ...perCpuCells]
         : [label, 'failed', '', '0', ...baselines.map(() => ''), String(c.errors), '', ...perCpuCells];
@@ -113,7 +113,7 @@ export function svg(results: ResultsFile): string {
       const c = scenario.contenders[name]!;
       const s = c.summary!;
       const scale = (v: number): number => (max > 0 ? (v / max) * barArea : 0);
-      const color = name === 'ngi' ? '#d6336c' : name === 'ngi-h2' ? '#ae3ec9' : scenario.baselines.includes(name) ? '#495057' : c.runtime === 'node' ? '#74c0fc' : '#ffa94d';
+      const color = name === 'ngi' ? '#d6336c' : name === 'ngi-h2' ? '#ae3ec9' : name === 'ngi-h1' ? '#f76707' : scenario.baselines.includes(name) ? '#495057' : c.runtime === 'node' ? '#74c0fc' : '#ffa94d';
       const ratio = baseline && name !== baseline ? scenario.ratios[baseline]?.[name] : undefined;
       const ratioText = ratio ? `  ${ratio.median.toFixed(2)}x ${BASELINE_NAMES[baseline!] ?? baseline}` : '';
       parts.push(`<text x="${labelWidth - 6}" y="${y + 14}" font-size="12" text-anchor="end">${escapeXml(c.label)}</text>`);

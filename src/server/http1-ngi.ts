@@ -113,14 +113,12 @@ class EngineH1Response extends ResponseBase implements BodySource {
     // A client told to wait for 100 (Continue) that was never sent may or may not send its
     // body now (RFC 9110 §10.1.1): only closing leaves no doubt where the next request starts.
     if (this.#continuePending && connection.bodyPending) keepAlive = false;
+    // normalizeFields has refused connection-specific fields: framing and persistence are the server's.
     let hasLength = false;
-    for (let i = 0; i < flat.length; i += 2) {
-      const name = flat[i]!;
-      if (name === 'content-length') hasLength = true;
-      else if (name === 'connection') {
-        // The application's own Connection field is the one sent; "close" is honoured.
-        if (hasToken(flat[i + 1], 'close')) keepAlive = false;
-        connection.ownConnectionField = true;
+    for (let i = flat.length - 2; i >= 0; i -= 2) {
+      if (flat[i] === 'content-length') {
+        hasLength = true;
+        break;
       }
     }
     let framing = '';
@@ -139,8 +137,7 @@ class EngineH1Response extends ResponseBase implements BodySource {
       }
     }
     if (!keepAlive) connection.keepAlive = false;
-    const persistence = connection.ownConnectionField ? '' : keepAlive ? connection.glue.keepAliveLines : 'connection: close\r\n';
-    connection.ownConnectionField = false;
+    const persistence = keepAlive ? connection.glue.keepAliveLines : 'connection: close\r\n';
     const text = statusLine(status) + fieldLines(flat) + framing + dateLine() + persistence + '\r\n';
     if (options.endStream) {
       connection.socket.write(text, 'latin1');
@@ -259,8 +256,6 @@ export class H1Connection {
   #bodyDone = true;
   /** The connection persists after the current exchange. */
   keepAlive = true;
-  /** The response being sent has a Connection field of the application's. */
-  ownConnectionField = false;
   trailers: string[] | undefined;
   /** When the current timeout fires (performance.now() ms), 0 for none; what it is for. */
   deadline = 0;

@@ -92,7 +92,7 @@ export interface ServeOptions {
   /**
    * What parses and frames HTTP/1.x. 'node' (default): node:http (llhttp). 'ngi': NGI's own
    * parser and serializer on the socket (src/h1/), strict against request smuggling (RFC 9112
-   * §6.3, §11.2). See docs/server-behavior.md §3.1.
+   * §6.3, §11.2). See docs/server-behavior.md §5.1.
    */
   http1Engine?: 'node' | 'ngi';
   /** Install SIGINT/SIGTERM handlers that close the server gracefully. Default false. */

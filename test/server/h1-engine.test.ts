@@ -16,6 +16,7 @@ import type { ServerHandle } from '../../src/server/serve.ts';
 import { NgiError } from '../../src/interface/errors.ts';
 import { startServer, portOf } from '../helpers/server.ts';
 import { RawClient, deferred, parseResponses, within, type RawResponse } from '../helpers/raw.ts';
+import { frame } from '../helpers/ws-frame.ts';
 
 const ENGINES = ['node', 'ngi'] as const;
 type Engine = (typeof ENGINES)[number];
@@ -801,3 +802,82 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Where NGI's parser answers differently from node:http (docs/server-behavior.md §5.1)
+
+test('ngi: CONNECT is answered 501 as an exchange, and the connection closes', async () => {
+  const seen = newSeen();
+  await withEngine('ngi', echoApp(seen), {}, async (server, lines) => {
+    await withConnection(server, async (c) => {
+      c.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n' + ADMIN);
+      await c.waitClosed(2000);
+      const responses = finals(c);
+      assert.deepEqual(responses.map((r) => r.status), [501]);
+      assert.match(responses[0]!.get('connection') ?? '', /close/);
+    });
+    assert.equal(seen.calls, 0);
+    assert.ok(lines.some((line) => / CONNECT example\.com:443 501 /.test(line)), lines.join('\n'));
+  });
+});
+
+test('ngi: an Upgrade other than WebSocket or h2c is ignored: an ordinary exchange on a persistent connection', async () => {
+  const seen = newSeen();
+  await withEngine('ngi', echoApp(seen), {}, async (server) => {
+    await withConnection(server, async (c) => {
+      c.write('GET /u HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: foo/1\r\n\r\n');
+      const [first] = await c.responses(1);
+      assert.equal(first?.status, 200);
+      assert.doesNotMatch(first.get('connection') ?? '', /close/);
+      c.write(GET('/next'));
+      const [, second] = await c.responses(2);
+      assert.equal((JSON.parse(second!.body.toString()) as Echo).path, '/next');
+    });
+    assert.deepEqual(seen.paths, ['/u', '/next']);
+  });
+});
+
+test('ngi: a request line longer than maxHeaderSize is refused 414', async () => {
+  const seen = newSeen();
+  await withEngine('ngi', echoApp(seen), { limits: { maxHeaderSize: 4096 } }, async (server) => {
+    await withConnection(server, async (c) => {
+      c.write(`GET /${'a'.repeat(5000)}`);
+      await c.waitClosed(2000);
+      assert.deepEqual(statusLines(c.text), [414]);
+    });
+    assert.equal(seen.calls, 0);
+  });
+});
+
+test('ngi: a final response while 100 (Continue) was never sent and the body has not come: connection: close', async () => {
+  const app = (ex: Exchange): void => ex.response.send(403, { 'content-type': 'text/plain' }, 'no');
+  await withEngine('ngi', app, {}, async (server) => {
+    await withConnection(server, async (c) => {
+      c.write('PUT /f HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n');
+      await c.waitClosed(2000);
+      const [res] = finals(c);
+      assert.equal(res?.status, 403);
+      assert.match(res.get('connection') ?? '', /close/);
+      assert.deepEqual(statusLines(c.text), [403], 'no 100 (Continue)');
+    });
+  });
+});
+
+test('ngi: a WebSocket handshake and the first frames in one write: the frames reach the application', async () => {
+  const app = async (ex: Exchange): Promise<void> => {
+    const socket = await ex.features.websocket!.accept();
+    await socket.receive((message) => socket.send(message.data));
+  };
+  await withEngine('ngi', app, {}, async (server) => {
+    await withConnection(server, async (c) => {
+      const key = Buffer.from('0123456789abcdef').toString('base64');
+      const handshake = `GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`;
+      c.write(Buffer.concat([Buffer.from(handshake), frame(0x1, Buffer.from('one'), { mask: true }), frame(0x1, Buffer.from('two'), { mask: true })]));
+      const text = await c.until((t) => t.includes('one') && t.includes('two'), 3000);
+      assert.match(text, /^HTTP\/1\.1 101 /);
+      assert.ok(text.indexOf('one') < text.indexOf('two'));
+      c.write(frame(0x8, Buffer.from([0x03, 0xe8]), { mask: true }));
+      await c.waitClosed(3000);
+    });
+  });
+});
