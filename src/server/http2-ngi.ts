@@ -16,13 +16,14 @@ import type { RequestHead } from '../h2/request-fields.ts';
 import { H2Session, type H2SessionOptions, type SessionListener } from '../h2/session.ts';
 import type { H2Stream, StreamListener } from '../h2/stream.ts';
 import { parsePriority } from '../core/priority.ts';
-import { FlatFields, hasToken } from '../core/fields.ts';
+import { hasToken } from '../core/fields.ts';
 import { taggedConnection, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { ExchangeImpl, runExchange } from './exchange.ts';
-import { NodeRequestBody, type BodySource } from './request-body.ts';
+import { NodeRequestBody } from './request-body.ts';
 import { RequestImpl } from './request.ts';
-import { ResponseBase, type HeadOptions } from './response.ts';
+import type { HeadOptions } from './response.ts';
+import { Http2ResponseBase } from './http2-response.ts';
 import { SessionIdleTimer } from './session-idle.ts';
 import { checkPush, Http2FeaturesBase, PUSH_REFUSED_MESSAGE, type CheckedPush } from './http2-features.ts';
 import { WebSocketFeatureImpl } from './websocket-feature.ts';
@@ -187,33 +188,16 @@ class StreamTunnel extends Duplex {
 }
 
 /** The response of an exchange on the engine; also its stream's listener and its body's source. */
-class EngineResponse extends ResponseBase implements StreamListener, BodySource {
+class EngineResponse extends Http2ResponseBase implements StreamListener {
   readonly #stream: H2Stream;
-  protected readonly isHeadRequest: boolean;
-  protected readonly trailersSupported = true;
-  readonly maxBodySize: number;
-  readonly maxBufferedBody: number;
-  get flowing(): boolean {
-    return false;
-  }
-  readonly #expectContinue: boolean;
   #body: StreamBody | undefined;
   #tunnel: StreamTunnel | undefined;
-  #rawTrailers: string[] | undefined;
-  #exchange: ExchangeImpl | undefined;
-  #connection: ConnectionState | undefined;
-  #idle: SessionIdleTimer | undefined;
   #drainWaiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
   #drainPromise: Promise<void> | undefined;
-  requestTimer: NodeJS.Timeout | undefined;
 
   constructor(stream: H2Stream, isHead: boolean, limits?: { maxBodySize: number; maxBufferedBody: number }, expectContinue = false) {
-    super();
+    super(isHead, limits, expectContinue);
     this.#stream = stream;
-    this.isHeadRequest = isHead;
-    this.maxBodySize = limits?.maxBodySize ?? 0;
-    this.maxBufferedBody = limits?.maxBufferedBody ?? 0;
-    this.#expectContinue = expectContinue;
     stream.listener = this;
   }
 
@@ -225,13 +209,6 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
   /** The byte stream of a WebSocket on this stream (RFC 8441): its DATA goes there, not to a body. */
   tunnel(): StreamTunnel {
     return (this.#tunnel ??= new StreamTunnel(this.#stream));
-  }
-
-  attach(exchange: ExchangeImpl, connection: ConnectionState, idle: SessionIdleTimer | undefined): void {
-    this.#exchange = exchange;
-    this.#connection = connection;
-    this.#idle = idle;
-    connection.inFlight++;
   }
 
   // StreamListener
@@ -246,7 +223,7 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
   }
 
   streamTrailers(flat: string[]): void {
-    this.#rawTrailers = flat;
+    this.rawTrailers = flat;
   }
 
   streamDrain(): void {
@@ -257,7 +234,6 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
   }
 
   streamClose(code: number): void {
-    if (this.requestTimer !== undefined) clearTimeout(this.requestTimer);
     const body = this.#body;
     // A body that had not ended is cut off, whatever the code (also after our own
     // RST_STREAM(NO_ERROR) that stops an upload nobody waits for, the request timeout); one
@@ -270,23 +246,7 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
     const waiter = this.#drainWaiter;
     this.#drainWaiter = undefined;
     waiter?.reject(new NgiError('STREAM_CLOSED', 'write(): the client reset the stream or closed the connection'));
-    const connection = this.#connection;
-    if (connection !== undefined && --connection.inFlight === 0) this.#idle?.start();
-    this.#exchange?.transportClosed();
-  }
-
-  // BodySource
-  onFirstRead(): void {
-    // RFC 9110 §10.1.1.
-    if (this.#expectContinue) this.sendContinue();
-  }
-
-  trailers(): FlatFields {
-    return this.#rawTrailers ? FlatFields.fromHttp2(this.#rawTrailers) : FlatFields.empty;
-  }
-
-  protected override releaseRequest(): void {
-    this.finishUnreadRequest();
+    this.streamClosed();
   }
 
   protected get transportOpen(): boolean {
@@ -332,7 +292,6 @@ class EngineResponse extends ResponseBase implements StreamListener, BodySource 
     this.#stream.reset(this.#stream.headersSent ? ErrorCode.INTERNAL_ERROR : code);
   }
 
-  /** RFC 9113 §8.1: a complete response before the request body ended asks the client to stop. */
   finishUnreadRequest(): void {
     if (this.state === 'ended') this.#stream.stopReading();
   }
@@ -403,7 +362,7 @@ class EngineFeatures extends Http2FeaturesBase {
   }
 }
 
-function onStream(context: ServerContext, connection: ConnectionState, idle: SessionIdleTimer | undefined, stream: H2Stream, fields: string[], head: RequestHead, endStream: boolean): void {
+function onStream(context: ServerContext, connection: ConnectionState, stream: H2Stream, fields: string[], head: RequestHead, endStream: boolean): void {
   const limits = context.options.limits;
   // RFC 8441 §4: a WebSocket is a CONNECT stream with :protocol websocket. Applications see
   // it as the GET of an HTTP/1.1 handshake, so one routing rule serves both transports.
@@ -431,7 +390,9 @@ function onStream(context: ServerContext, connection: ConnectionState, idle: Ses
   const request = new RequestImpl(method, scheme, head.authority, head.path ?? '', fields, true, body);
   const features = new EngineFeatures(stream, request, response, connection);
   const exchange = new ExchangeImpl(context, connection.encrypted ? 'h2' : 'h2c', connection, request, response, features);
-  response.attach(exchange, connection, idle);
+  // No idle timer here: the session's 'idle' event starts it (it also counts streams that are
+  // not exchanges: pushes, refused ones).
+  response.attach(exchange, connection, undefined);
   if (!endStream && context.options.timeouts.request > 0) {
     const requestTimer = setTimeout(() => {
       // The timeout measures the client: a body it has sent in full (END_STREAM) is on time.
@@ -512,7 +473,7 @@ export function createEngineGlue(context: ServerContext): EngineGlue {
       }
       let idle: SessionIdleTimer | undefined;
       const listener: SessionListener = {
-        stream: (stream, fields, head, endStream) => onStream(context, connection, idle, stream, fields, head, endStream),
+        stream: (stream, fields, head, endStream) => onStream(context, connection, stream, fields, head, endStream),
         // A GOAWAY from the peer means this connection takes no new streams: drain.
         goaway: () => connection.startDrain(),
         idle: () => idle?.start(),

@@ -8,14 +8,15 @@ import type { Chunk } from '../interface/exchange.ts';
 import type { Http2PeerSettings, PriorityFeature, PushedExchange, PushFeature, PushRequest, Rfc7540Priority } from '../interface/features.ts';
 import { parsePriority } from '../core/priority.ts';
 import { NgiError } from '../interface/errors.ts';
-import { FlatFields, hasToken } from '../core/fields.ts';
+import { hasToken } from '../core/fields.ts';
 import { toHttp2Headers } from '../core/outgoing-fields.ts';
 import { taggedConnection, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { ExchangeImpl, runExchange } from './exchange.ts';
-import { NodeRequestBody, type BodySource } from './request-body.ts';
+import { NodeRequestBody } from './request-body.ts';
 import { RequestImpl } from './request.ts';
-import { ResponseBase, type HeadOptions } from './response.ts';
+import type { HeadOptions } from './response.ts';
+import { Http2ResponseBase } from './http2-response.ts';
 import { noop } from './promises.ts';
 import { checkHandshake } from '../core/websocket-handshake.ts';
 import { WebSocketFeatureImpl } from './websocket-feature.ts';
@@ -58,66 +59,28 @@ function onStreamClose(this: TaggedStream): void {
  * The response of an HTTP/2 exchange; also the source of its request body (100-continue,
  * trailers, limits) and the place that settles what the handler left of the request.
  */
-class Http2Response extends ResponseBase implements BodySource {
+class Http2Response extends Http2ResponseBase {
   readonly #stream: http2.ServerHttp2Stream;
-  protected readonly isHeadRequest: boolean;
-  protected readonly trailersSupported = true;
-  readonly maxBodySize: number;
-  readonly maxBufferedBody: number;
-  /** The body is read in flowing mode? (bytes read are stream credit: they follow the application; BodyReader) */
-  get flowing(): boolean {
-    return false;
-  }
-  readonly #expectContinue: boolean;
-  #rawTrailers: string[] | undefined;
-  #exchange: ExchangeImpl | undefined;
-  #connection: ConnectionState | undefined;
-  #idle: SessionIdleTimer | undefined;
-  /** The request timeout's timer, while the request body may still arrive. */
-  requestTimer: NodeJS.Timeout | undefined;
 
   constructor(stream: http2.ServerHttp2Stream, isHead: boolean, limits?: { maxBodySize: number; maxBufferedBody: number }, expectContinue = false) {
-    super();
+    super(isHead, limits, expectContinue);
     this.#stream = stream;
-    this.isHeadRequest = isHead;
-    this.maxBodySize = limits?.maxBodySize ?? 0;
-    this.maxBufferedBody = limits?.maxBufferedBody ?? 0;
-    this.#expectContinue = expectContinue;
   }
 
   /** Ties the response to its exchange and counts it on its connection until the stream closes. */
-  attach(exchange: ExchangeImpl, connection: ConnectionState, idle: SessionIdleTimer | undefined): void {
-    this.#exchange = exchange;
-    this.#connection = connection;
-    this.#idle = idle;
-    connection.inFlight++;
+  override attach(exchange: ExchangeImpl, connection: ConnectionState, idle: SessionIdleTimer | undefined): void {
+    super.attach(exchange, connection, idle);
     (this.#stream as TaggedStream)[kResponse] = this;
     this.#stream.on('close', onStreamClose);
   }
 
   transportClosed(): void {
-    if (this.requestTimer !== undefined) clearTimeout(this.requestTimer);
-    const connection = this.#connection;
-    if (connection !== undefined && --connection.inFlight === 0) this.#idle?.start();
-    this.#exchange?.transportClosed();
+    this.streamClosed();
   }
 
   /** Keeps the trailer section of a request with a body (node emits it once, as an event). */
   captureTrailers(raw: string[]): void {
-    this.#rawTrailers = raw;
-  }
-
-  /** RFC 9110 §10.1.1; node's core API never sends 100 by itself. */
-  onFirstRead(): void {
-    if (this.#expectContinue) this.sendContinue();
-  }
-
-  trailers(): FlatFields {
-    return this.#rawTrailers ? FlatFields.fromHttp2(this.#rawTrailers) : FlatFields.empty;
-  }
-
-  protected override releaseRequest(): void {
-    this.finishUnreadRequest();
+    this.rawTrailers = raw;
   }
 
   protected get transportOpen(): boolean {
