@@ -108,15 +108,25 @@ function nameIs(buf: Buffer, s: number, name: string): boolean {
   return true;
 }
 
-/** The comma-separated elements of a list field, trimmed and lowercased, empty ones dropped (RFC 9110 §5.6.1). */
+/**
+ * The comma-separated elements of a list field, lowercased, empty ones dropped (RFC 9110
+ * §5.6.1). Only SP and HTAB are trimmed: String#trim() would also strip U+00A0, and a
+ * `chunked\xA0` that one parser takes for chunked and another does not is a smuggling vector.
+ */
 function listElements(value: string): string[] {
   const out: string[] = [];
   for (const part of value.split(',')) {
-    const element = part.trim().toLowerCase();
-    if (element !== '') out.push(element);
+    let s = 0;
+    let e = part.length;
+    while (s < e && (part.charCodeAt(s) === SP || part.charCodeAt(s) === HTAB)) s++;
+    while (e > s && (part.charCodeAt(e - 1) === SP || part.charCodeAt(e - 1) === HTAB)) e--;
+    if (e > s) out.push(part.slice(s, e).toLowerCase());
   }
   return out;
 }
+
+/** A transfer-coding is a token (RFC 9112 §7), with parameters after ";" (none is accepted here). */
+const CODING = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 function parseRequestLine(buf: Buffer, s: number, e: number, head: RequestHead): void {
   let i = s;
@@ -240,6 +250,9 @@ export function parseRequestHead(buf: Buffer, start: number, scanner: HeadScanne
     // RFC 9112 §6.3 (3): both present is a smuggling attempt as often as not; refused.
     if (head.contentLength !== undefined) throw new H1ParseError('H1_CONTENT_LENGTH_WITH_TRANSFER_ENCODING', 'both content-length and transfer-encoding');
     const codings = listElements(transferEncoding);
+    for (const coding of codings) {
+      if (!CODING.test(coding)) throw new H1ParseError('H1_INVALID_TRANSFER_ENCODING', `transfer-encoding ${JSON.stringify(transferEncoding)} holds something other than a coding name`);
+    }
     // RFC 9112 §6.3 (4): chunked must be the final coding, and applied once (§7).
     if (codings.length === 0 || codings[codings.length - 1] !== 'chunked' || codings.indexOf('chunked') !== codings.length - 1) {
       throw new H1ParseError('H1_INVALID_TRANSFER_ENCODING', `transfer-encoding ${JSON.stringify(transferEncoding)} does not end in a single chunked`);

@@ -35,6 +35,9 @@ NO_BODY.push(null);
 /** How long a connection closed after its response keeps reading (and dropping) what the client still sends, ms (RFC 9112 §9.6). */
 const LINGER_MS = 2000;
 
+/** How long written bytes may sit unread by the client before the connection is cut, ms. */
+const STALL_MS = 5000;
+
 /** A request body as a node Readable (what NodeRequestBody reads, flowing); the socket pauses while it is full. */
 class SocketBody extends Readable {
   readonly #connection: H1Connection;
@@ -47,7 +50,7 @@ class SocketBody extends Readable {
   }
 
   override _read(): void {
-    this.#connection.resumeReading();
+    this.#connection.bodyWanted();
   }
 }
 
@@ -87,13 +90,17 @@ class EngineH1Response extends ResponseBase implements BodySource {
     this.#continuePending = false;
   }
 
+  /** This request's trailer section (set when its chunked body ends). */
+  receivedTrailers: string[] | undefined;
+
   trailers(): FlatFields {
-    const raw = this.#connection.trailers;
+    const raw = this.receivedTrailers;
     return raw !== undefined && raw.length > 0 ? FlatFields.fromHttp1(raw) : FlatFields.empty;
   }
 
+  /** The handler has settled: this request's body, if the connection is still reading it, is released. */
   protected override releaseRequest(): void {
-    this.#connection.releaseBody();
+    this.#connection.releaseBody(this);
   }
 
   protected get transportOpen(): boolean {
@@ -243,7 +250,9 @@ export class H1Connection {
   readonly #onDataListener = (chunk: Buffer): void => this.#onData(chunk);
   readonly #onEndListener = (): void => this.#onEnd();
   readonly #onCloseListener = (): void => this.#onClose();
+  /** The socket is paused: the request body's Readable is full, or too much is held. */
   #paused = false;
+  #bodyFull = false;
   /** The exchange in progress. */
   #response: EngineH1Response | undefined;
   #body: SocketBody | undefined;
@@ -254,12 +263,17 @@ export class H1Connection {
   #discarded = -1;
   #responseDone = false;
   #bodyDone = true;
+  /** The exchange whose request body the connection is reading (it may outlive its response). */
+  #bodyOwner: EngineH1Response | undefined;
+  /** Inside #pump: a response finished synchronously must not start parsing again (#next). */
+  #reading = false;
+  /** socket.writableLength at the last timeout check, to tell a slow reader from a stalled one. */
+  #lastPending = -1;
   /** The connection persists after the current exchange. */
   keepAlive = true;
-  trailers: string[] | undefined;
   /** When the current timeout fires (performance.now() ms), 0 for none; what it is for. */
   deadline = 0;
-  #deadlineKind: 'keep-alive' | 'headers' | 'request' | 'linger' = 'headers';
+  #deadlineKind: 'keep-alive' | 'headers' | 'request' | 'linger' | 'stall' = 'headers';
   #requestStartedAt = 0;
 
   constructor(socket: Socket, state: ConnectionState, context: ServerContext, glue: Http1Engine) {
@@ -288,35 +302,62 @@ export class H1Connection {
     return !this.#bodyDone;
   }
 
-  resumeReading(): void {
-    if (this.#paused && this.#heldBytes < MAX_HELD) {
-      this.#paused = false;
-      this.socket.resume();
-    }
+  /** The body's reader wants more (SocketBody._read). */
+  bodyWanted(): void {
+    this.#bodyFull = false;
+    this.#updateReading();
   }
 
-  #pause(): void {
-    if (!this.#paused) {
-      this.#paused = true;
-      this.socket.pause();
-    }
+  /** Reads the socket unless the body is full or held bytes are at their bound. */
+  #updateReading(): void {
+    const pause = this.#bodyFull || this.#heldBytes >= MAX_HELD;
+    if (pause === this.#paused) return;
+    this.#paused = pause;
+    if (pause) this.socket.pause();
+    else this.socket.resume();
   }
 
   #onData(chunk: Buffer): void {
-    switch (this.#phase) {
-      case Phase.Head:
-        return this.#read(chunk, 0);
-      case Phase.Body:
-        return this.#read(chunk, 0);
-      case Phase.Exchange:
-      case Phase.Upgrade:
-        this.#held.push(chunk);
-        this.#heldBytes += chunk.length;
-        if (this.#heldBytes >= MAX_HELD) this.#pause();
-        return;
-      default:
-        return; // Closing: dropped.
+    const phase = this.#phase;
+    if (phase === Phase.Closing || phase === Phase.Gone) return;
+    if (this.#reading || this.#held.length > 0 || (phase !== Phase.Head && phase !== Phase.Body)) {
+      this.#hold(chunk);
+      this.#pump();
+      return;
     }
+    this.#reading = true;
+    try {
+      this.#read(chunk, 0);
+    } finally {
+      this.#reading = false;
+    }
+    this.#pump();
+  }
+
+  #hold(chunk: Buffer): void {
+    this.#held.push(chunk);
+    this.#heldBytes += chunk.length;
+    if (this.#heldBytes >= MAX_HELD) this.#updateReading();
+  }
+
+  /**
+   * Parses held bytes, oldest first, while the connection is reading a head or body. Never
+   * re-entered: an exchange answered synchronously inside it (#next) only changes the phase,
+   * and this loop goes on in order (RFC 9112 §9.3.2: responses in request order).
+   */
+  #pump(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    try {
+      while (this.#held.length > 0 && (this.#phase === Phase.Head || this.#phase === Phase.Body)) {
+        const chunk = this.#held.shift()!;
+        this.#heldBytes -= chunk.length;
+        this.#read(chunk, 0);
+      }
+    } finally {
+      this.#reading = false;
+    }
+    this.#updateReading();
   }
 
   /** Parses and dispatches buf[pos, ...) until it is used up or the connection stops reading. */
@@ -329,7 +370,7 @@ export class H1Connection {
           if (this.#partial !== undefined) {
             data = this.#appendPartial(buf, pos);
             start = 0;
-          } else if (this.deadline === 0 || this.#deadlineKind === 'keep-alive') {
+          } else if (this.deadline === 0 || this.#deadlineKind === 'keep-alive' || this.#deadlineKind === 'stall') {
             this.#armHeaders(performance.now());
           }
           const end = this.#scanner.scan(data, start);
@@ -357,11 +398,11 @@ export class H1Connection {
           pos = this.#readBody(buf, pos);
         } else {
           if (this.#phase === Phase.Exchange || this.#phase === Phase.Upgrade) {
-            // First in line: when held bytes are being replayed (#next), the rest come after it.
+            // First in line: held bytes being replayed (#pump) came after it.
             const rest = buf.subarray(pos);
             this.#held.unshift(rest);
             this.#heldBytes += rest.length;
-            if (this.#heldBytes >= MAX_HELD) this.#pause();
+            if (this.#heldBytes >= MAX_HELD) this.#updateReading();
           }
           return;
         }
@@ -400,7 +441,7 @@ export class H1Connection {
     if (decoder !== undefined) {
       const end = decoder.decode(buf, pos, (chunk) => this.#deliver(chunk));
       if (decoder.done) {
-        this.trailers = decoder.trailers;
+        if (this.#bodyOwner !== undefined) this.#bodyOwner.receivedTrailers = decoder.trailers;
         this.#endBody();
       }
       return end;
@@ -419,11 +460,15 @@ export class H1Connection {
       return;
     }
     const body = this.#body;
-    if (body !== undefined && !body.destroyed && !body.push(chunk)) this.#pause();
+    if (body !== undefined && !body.destroyed && !body.push(chunk) && !this.#bodyFull) {
+      this.#bodyFull = true;
+      this.#updateReading();
+    }
   }
 
   #endBody(): void {
     this.#bodyDone = true;
+    this.#bodyOwner = undefined;
     this.#decoder = undefined;
     this.deadline = 0;
     const body = this.#body;
@@ -437,7 +482,6 @@ export class H1Connection {
     const limits = context.options.limits;
     const connection = this.state;
     this.keepAlive = head.keepAlive;
-    this.trailers = undefined;
     this.#responseDone = false;
     this.#discarded = -1;
     const declaresBody = head.chunked || (head.contentLength !== undefined && head.contentLength > 0);
@@ -454,6 +498,7 @@ export class H1Connection {
     let source: Readable = NO_BODY;
     if (declaresBody && !websocket) {
       this.#bodyDone = false;
+      this.#bodyOwner = response;
       this.#phase = Phase.Body;
       source = this.#body = new SocketBody(this);
       if (head.chunked) this.#decoder = new ChunkedDecoder(limits.maxHeaderSize);
@@ -504,6 +549,7 @@ export class H1Connection {
       if (!check.ok) return exchange.refuse(new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
       const feature = new WebSocketFeatureImpl('http/1.1', check.subprotocols, request.headers, context.options.websocket, {
         accept: (status, flat) => {
+          if (!this.open) throw new NgiError('STREAM_CLOSED', 'accept(): the client closed the connection');
           // RFC 6455 §4.2.2: 101 with Sec-WebSocket-Accept; the socket then carries frames.
           this.socket.write(`HTTP/1.1 ${status} Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptKey(check.key!)}\r\n${fieldLines(flat)}\r\n`, 'latin1');
           response.markSwitched(status);
@@ -536,6 +582,7 @@ export class H1Connection {
     socket.pause();
     (socket as { readableFlowing: boolean | null }).readableFlowing = null;
     this.#paused = false;
+    this.#bodyFull = false;
     this.#phase = Phase.Gone;
     this.deadline = 0;
     // Unparsed bytes of the buffer being read come first, then what arrived after it.
@@ -571,17 +618,15 @@ export class H1Connection {
    * the next request: it is read and dropped, up to DISCARD_LIMIT bytes; past that (or if the
    * connection closes anyway) reading stops and the connection closes after the response.
    */
-  releaseBody(): void {
-    if (this.#bodyDone || this.#discarded >= 0 || this.#phase === Phase.Gone) return;
+  releaseBody(owner: EngineH1Response): void {
+    if (owner !== this.#bodyOwner || this.#bodyDone || this.#discarded >= 0 || this.#phase === Phase.Gone) return;
     const body = this.#body;
     this.#body = undefined;
     if (body !== undefined && !body.destroyed) body.destroy();
     if (!this.keepAlive || this.draining) return this.#stopDiscarding();
     this.#discarded = 0;
-    if (this.#paused) {
-      this.#paused = false;
-      this.socket.resume();
-    }
+    this.#bodyFull = false;
+    this.#updateReading();
   }
 
   #stopDiscarding(): void {
@@ -597,27 +642,12 @@ export class H1Connection {
     this.#phase = Phase.Head;
     this.#response = undefined;
     this.#body = undefined;
-    if (this.#heldBytes === 0) {
-      this.#armKeepAlive();
-      if (this.#paused) {
-        this.#paused = false;
-        this.socket.resume();
-      }
-      return;
-    }
-    if (this.#paused) {
-      this.#paused = false;
-      this.socket.resume();
-    }
-    this.#armHeaders(performance.now());
-    // Replayed in order; a request that starts an exchange puts the rest of its buffer back
-    // at the front (#read), and the loop stops until that exchange is done.
-    while (this.#held.length > 0 && (this.#phase === Phase.Head || this.#phase === Phase.Body)) {
-      const chunk = this.#held.shift()!;
-      this.#heldBytes -= chunk.length;
-      this.#read(chunk, 0);
-    }
-    if (this.#heldBytes >= MAX_HELD) this.#pause();
+    this.#bodyFull = false;
+    this.#responseDone = false;
+    if (this.#heldBytes === 0) this.#armKeepAlive();
+    else this.#armHeaders(performance.now());
+    // Inside #pump (or #read) the loop there goes on with the held bytes, in order.
+    this.#pump();
   }
 
   /** Ends the connection once what was written has gone, reading (and dropping) what still arrives for a while. */
@@ -626,23 +656,26 @@ export class H1Connection {
     this.#phase = Phase.Closing;
     this.#held = [];
     this.#heldBytes = 0;
-    if (this.#paused) {
-      this.#paused = false;
-      this.socket.resume();
-    }
-    this.socket.end();
-    this.deadline = performance.now() + LINGER_MS;
-    this.#deadlineKind = 'linger';
+    this.#bodyFull = false;
+    this.#updateReading();
+    // The linger starts once the response has left (end()'s callback); until then the
+    // stall check of timedOut() applies, so a client that stops reading cannot hold it.
+    this.socket.end(() => {
+      this.deadline = performance.now() + LINGER_MS;
+      this.#deadlineKind = 'linger';
+    });
+    this.#armStall();
+  }
+
+  /** A response still leaving: checked every keep-alive period, cut once it stops moving. */
+  #armStall(): void {
+    this.#lastPending = -1;
+    this.deadline = performance.now() + STALL_MS;
+    this.#deadlineKind = 'stall';
   }
 
   /** A request that cannot be parsed: its status, `connection: close`, and the connection ends (RFC 9112 §2.2). */
   #refuse(error: H1ParseError): void {
-    const response = this.#response;
-    if (response !== undefined && response.state !== 'pending') {
-      // The response has begun (a body that turned out malformed): it cannot be completed.
-      this.socket.destroy();
-      return;
-    }
     this.#body?.destroy(new NgiError('STREAM_CLOSED', `the request body is malformed: ${error.message}`));
     this.#sendErrorAndClose(error.status, error.message);
   }
@@ -651,6 +684,12 @@ export class H1Connection {
   #sendErrorAndClose(status: number, message: string): void {
     if (this.#phase === Phase.Closing || this.#phase === Phase.Gone) return;
     const response = this.#response;
+    if (this.#responseDone || (response !== undefined && response.state !== 'pending')) {
+      // This request has its answer (its unread body was being dropped): a second response
+      // would be taken for the next request's. The connection just closes.
+      this.socket.destroy();
+      return;
+    }
     if (response !== undefined && response.state === 'pending') {
       // The exchange learns its request was cut off; the answer is the connection's.
       response.state = 'ended';
@@ -667,6 +706,7 @@ export class H1Connection {
 
   #armKeepAlive(): void {
     const ms = this.#context.options.timeouts.keepAlive;
+    this.#lastPending = -1;
     this.deadline = ms > 0 ? performance.now() + ms : 0;
     this.#deadlineKind = 'keep-alive';
   }
@@ -685,6 +725,24 @@ export class H1Connection {
     this.deadline = 0;
     switch (this.#deadlineKind) {
       case 'keep-alive':
+        // The last response may still be on its way to a slow reader: the connection is idle
+        // only once it has left (node:http also starts keep-alive at 'finish').
+        if (this.socket.writableLength > 0) return this.#armStall();
+        this.socket.destroy();
+        return;
+      case 'stall': {
+        const pending = this.socket.writableLength;
+        if (pending > 0 && pending !== this.#lastPending) {
+          this.#lastPending = pending;
+          this.deadline = performance.now() + STALL_MS;
+          return;
+        }
+        // Nothing left the socket for STALL_MS: a client that stopped reading.
+        if (pending > 0) return void this.socket.destroy();
+        // All out: a closing connection lingers (end()'s callback), an idle one waits.
+        if (this.#phase === Phase.Head) this.#armKeepAlive();
+        return;
+      }
       case 'linger':
         this.socket.destroy();
         return;
@@ -693,7 +751,6 @@ export class H1Connection {
         if (this.#partial === undefined && this.#phase === Phase.Head) return void this.socket.destroy();
         return this.#sendErrorAndClose(408, 'the request head did not arrive within the header timeout');
       case 'request':
-        if (this.#response !== undefined && this.#response.state !== 'pending') return void this.socket.destroy();
         return this.#sendErrorAndClose(408, 'the request body did not arrive within the request timeout');
     }
   }

@@ -302,6 +302,7 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
       if (!check.ok) return exchange.refuse(new NgiError('INVALID_HANDSHAKE', check.message), check.headers, check.status);
       const feature = new WebSocketFeatureImpl('http/1.1', check.subprotocols, request.headers, context.options.websocket, {
         accept(status, flat) {
+          if (socket.destroyed) throw new NgiError('STREAM_CLOSED', 'accept(): the client closed the connection');
           // RFC 6455 §4.2.2: 101 with Sec-WebSocket-Accept; the socket then carries frames.
           let head = `HTTP/1.1 ${status} Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptKey(check.key!)}\r\n`;
           for (let i = 0; i < flat.length; i += 2) head += `${flat[i]}: ${flat[i + 1]}\r\n`;

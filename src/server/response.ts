@@ -5,7 +5,7 @@
 import type { FieldsInit } from '../interface/fields.ts';
 import type { Chunk, Response, ResponseState, ResponseWriter, StartOptions, TrailingResponseWriter } from '../interface/exchange.ts';
 import { NgiError } from '../interface/errors.ts';
-import { checkFinalStatus, normalizeFields, statusForbidsBody } from '../core/outgoing-fields.ts';
+import { checkFieldName, checkFinalStatus, normalizeFields, statusForbidsBody } from '../core/outgoing-fields.ts';
 import type { WebSocketFeatureImpl } from './websocket-feature.ts';
 import { nextDrain, noop, rejected, RESOLVED } from './promises.ts';
 
@@ -156,8 +156,9 @@ export abstract class ResponseBase implements Response, ResponseWriter, Trailing
     this.#declaredLength = this.#bodyAllowed ? contentLength : undefined;
     if (status === 204 && contentLength !== undefined) dropField(flat, 'content-length');
     if (this.#trailers && Array.isArray(trailers) && trailers.length > 0) {
-      // RFC 9110 §6.6.2: announce the trailer fields that will follow.
-      flat.push('trailer', (trailers as readonly string[]).join(', '));
+      // RFC 9110 §6.6.2: announce the trailer fields that will follow. The names are checked
+      // like any field name: they go into the head as they are.
+      flat.push('trailer', (trailers as readonly string[]).map(checkFieldName).join(', '));
     }
     this.state = 'streaming';
     if (this.transportOpen) {
