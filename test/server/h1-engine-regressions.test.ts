@@ -1,5 +1,5 @@
 /**
- * Review of NGI's own HTTP/1.x engine (`http1Engine: 'ngi'`, src/server/http1-ngi.ts,
+ * Regressions of NGI's own HTTP/1.x engine, found in its review (`http1Engine: 'ngi'`, src/server/http1-ngi.ts,
  * src/h1/): framing, pipelining, timeouts and response bytes, over real sockets. Every test
  * runs on the 'ngi' engine only, with bounded waits, and closes its server.
  */
