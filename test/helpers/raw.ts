@@ -246,6 +246,21 @@ export function parseResponses(data: Buffer, options: ParseOptions = {}): RawRes
   return out;
 }
 
+/** Runs fn with a fresh raw connection to `port` and always destroys it. */
+export async function withRawClient<T>(port: number, fn: (c: RawClient) => Promise<T>): Promise<T> {
+  const c = await RawClient.connect(port);
+  try {
+    return await fn(c);
+  } finally {
+    c.destroy();
+  }
+}
+
+/** Status codes of every response head (1xx included) in what was received. */
+export function statusLines(text: string): number[] {
+  return [...text.matchAll(/HTTP\/1\.[01] (\d{3})[^\r\n]*\r\n/g)].map((m) => Number(m[1]));
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -11,7 +11,7 @@ import type { AppExport } from '../../src/interface/app.ts';
 import type { ServeOptions } from '../../src/server/options.ts';
 import type { ServerHandle } from '../../src/server/serve.ts';
 import { startServer, portOf } from '../helpers/server.ts';
-import { RawClient, delay, deferred, parseResponses, within } from '../helpers/raw.ts';
+import { RawClient, delay, deferred, parseResponses, statusLines, within, withRawClient } from '../helpers/raw.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -26,19 +26,7 @@ async function withNgi<T>(app: AppExport, options: ServeOptions, fn: (server: Se
   }
 }
 
-async function withClient<T>(server: ServerHandle, fn: (c: RawClient) => Promise<T>): Promise<T> {
-  const c = await RawClient.connect(portOf(server.url));
-  try {
-    return await fn(c);
-  } finally {
-    c.destroy();
-  }
-}
-
-/** Status codes of every response head (1xx included) in what was received. */
-function statusLines(text: string): number[] {
-  return [...text.matchAll(/HTTP\/1\.[01] (\d{3})[^\r\n]*\r\n/g)].map((m) => Number(m[1]));
-}
+const withClient = <T>(server: ServerHandle, fn: (c: RawClient) => Promise<T>): Promise<T> => withRawClient(portOf(server.url), fn);
 
 const GET = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
 

@@ -15,7 +15,7 @@ import type { ServeOptions } from '../../src/server/options.ts';
 import type { ServerHandle } from '../../src/server/serve.ts';
 import { NgiError } from '../../src/interface/errors.ts';
 import { startServer, portOf } from '../helpers/server.ts';
-import { RawClient, deferred, parseResponses, within, type RawResponse } from '../helpers/raw.ts';
+import { RawClient, deferred, parseResponses, statusLines, within, withRawClient, type RawResponse } from '../helpers/raw.ts';
 import { frame } from '../helpers/ws-frame.ts';
 
 const ENGINES = ['node', 'ngi'] as const;
@@ -53,23 +53,27 @@ function startH1<S>(engine: Engine, app: AppExport<S>, options: ServeOptions, li
   return startServer(app, { accessLog: true, ...options, timeouts: { drain: 2000, ...options.timeouts }, http1Engine: engine, log: (line) => lines.push(line) });
 }
 
+/**
+ * One server for a table of cases (inside a describe): started before them, closed after,
+ * with nothing logged as an error and no exchange left running at close.
+ */
+function tableServer(engine: Engine, seen: Seen, lines: string[]): { readonly server: ServerHandle } {
+  const shared = {} as { server: ServerHandle };
+  before(async () => {
+    shared.server = await startH1(engine, echoApp(seen), { limits: { maxHeaderSize: 4096 } }, lines);
+  });
+  after(async () => {
+    await shared.server.close();
+    assert.deepEqual(errorLines(lines), [], 'nothing logged as an error, no exchange left running at close');
+  });
+  return shared;
+}
+
 /** A raw connection to the server, destroyed by the caller. */
 const connect = (server: ServerHandle): Promise<RawClient> => RawClient.connect(portOf(server.url));
 
-/** Runs fn with a fresh raw connection and always destroys it. */
-async function withConnection<T>(server: ServerHandle, fn: (c: RawClient) => Promise<T>): Promise<T> {
-  const c = await connect(server);
-  try {
-    return await fn(c);
-  } finally {
-    c.destroy();
-  }
-}
-
-/** Status codes of every response head (1xx included) in what was received. */
-function statusLines(text: string): number[] {
-  return [...text.matchAll(/HTTP\/1\.[01] (\d{3})[^\r\n]*\r\n/g)].map((m) => Number(m[1]));
-}
+/** Runs fn with a fresh raw connection to the server and always destroys it. */
+const withConnection = <T>(server: ServerHandle, fn: (c: RawClient) => Promise<T>): Promise<T> => withRawClient(portOf(server.url), fn);
 
 /** The first final (non-1xx) response head has arrived in full. */
 function finalHeadReceived(text: string): boolean {
@@ -299,21 +303,14 @@ for (const engine of ENGINES) {
   describe(`${engine}: malformed requests are refused`, () => {
     const seen = newSeen();
     const lines: string[] = [];
-    let server: ServerHandle;
-    before(async () => {
-      server = await startH1(engine, echoApp(seen), { limits: { maxHeaderSize: 4096 } }, lines);
-    });
-    after(async () => {
-      await server.close();
-      assert.deepEqual(errorLines(lines), [], 'nothing logged as an error, no exchange left running at close');
-    });
+    const shared = tableServer(engine, seen, lines);
 
     for (const row of BAD) {
       if (row.ngiOnly !== undefined && engine !== 'ngi') continue;
       test(`${engine}: ${row.name} → ${String(row.status)}`, async () => {
         const prior = { ...seen, paths: [...seen.paths] };
         const logged = lines.length;
-        await withConnection(server, async (c) => {
+        await withConnection(shared.server, async (c) => {
           c.write(Buffer.from(engine === 'node' && row.nodeAlone !== undefined ? row.bytes : row.bytes + ADMIN, 'latin1'));
           // The status first, so that a server that answers otherwise fails at once.
           await c.until(finalHeadReceived, 3000);
@@ -336,7 +333,7 @@ for (const engine of ENGINES) {
     }
 
     test(`${engine}: after the malformed requests, a good request on a new connection gets 200 and nothing was logged as an error`, async () => {
-      await withConnection(server, async (c) => {
+      await withConnection(shared.server, async (c) => {
         c.write(GET('/after'));
         const [res] = await c.responses(1);
         assert.equal(res?.status, 200);
@@ -387,19 +384,12 @@ for (const engine of ENGINES) {
   describe(`${engine}: well-formed requests are served`, () => {
     const seen = newSeen();
     const lines: string[] = [];
-    let server: ServerHandle;
-    before(async () => {
-      server = await startH1(engine, echoApp(seen), { limits: { maxHeaderSize: 4096 } }, lines);
-    });
-    after(async () => {
-      await server.close();
-      assert.deepEqual(errorLines(lines), [], 'nothing logged as an error, no exchange left running at close');
-    });
+    const shared = tableServer(engine, seen, lines);
 
     for (const row of GOOD) {
       if (row.ngiOnly !== undefined && engine !== 'ngi') continue;
       test(`${engine}: ${row.name}`, async () => {
-        await withConnection(server, async (c) => {
+        await withConnection(shared.server, async (c) => {
           c.write(Buffer.from(row.bytes, 'latin1'));
           await c.until(finalHeadReceived, 3000);
           assert.equal(finals(c)[0]?.status, 200, JSON.stringify(c.text.slice(0, 200)));
