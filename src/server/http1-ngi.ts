@@ -677,7 +677,7 @@ export class H1Connection {
   /** A request that cannot be parsed: its status, `connection: close`, and the connection ends (RFC 9112 §2.2). */
   #refuse(error: H1ParseError): void {
     this.#body?.destroy(new NgiError('STREAM_CLOSED', `the request body is malformed: ${error.message}`));
-    this.#sendErrorAndClose(error.status, error.message);
+    this.#sendErrorAndClose(error.status, `${error.code}: ${error.message}`);
   }
 
   /** An error answer written by the connection itself (no exchange, or one that cannot answer). */
