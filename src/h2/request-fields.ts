@@ -57,6 +57,7 @@ export function checkRequestFields(flat: readonly string[], extendedConnect: boo
   let path: string | undefined;
   let protocol: string | undefined;
   let contentLength: number | undefined;
+  let host: string | undefined;
   let regular = false;
   for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i]!;
@@ -96,8 +97,9 @@ export function checkRequestFields(flat: readonly string[], extendedConnect: boo
     if (!validName(name, 0)) return `invalid field name ${JSON.stringify(name)}`;
     if (!validValue(value)) return `invalid value for ${name}`;
     if (CONNECTION_SPECIFIC.has(name)) return `connection-specific field ${name}`;
-    // §8.2.2: TE may appear, with "trailers" as its only value.
-    if (name === 'te' && value !== 'trailers') return 'te other than "trailers"';
+    // §8.2.2: TE may appear, with "trailers" as its only value (a token: any case).
+    if (name === 'te' && value !== 'trailers' && value.toLowerCase() !== 'trailers') return 'te other than "trailers"';
+    if (name === 'host') host = host === undefined ? value : `${host},${value}`;
     if (name === 'content-length') {
       if (!/^[0-9]{1,15}$/.test(value)) return 'invalid content-length';
       const length = Number(value);
@@ -106,6 +108,9 @@ export function checkRequestFields(flat: readonly string[], extendedConnect: boo
     }
   }
   if (method === undefined || method === '') return 'missing :method';
+  // §8.3.1: a server SHOULD treat a Host that differs from :authority as malformed (hosts are
+  // case-insensitive, RFC 3986 §3.2.2); one proxy routing on each would disagree otherwise.
+  if (host !== undefined && authority !== undefined && host !== authority && host.toLowerCase() !== authority.toLowerCase()) return 'host differs from :authority';
   if (method !== 'GET' && method !== 'POST' && !METHOD.test(method)) return 'invalid :method';
   if (method === 'CONNECT' && protocol === undefined) {
     // §8.5: a plain CONNECT names only :authority.
@@ -122,13 +127,15 @@ export function checkRequestFields(flat: readonly string[], extendedConnect: boo
   return { method, scheme, authority, path, protocol, contentLength };
 }
 
-/** §8.1: a trailer section holds no pseudo-header fields; names and values as in any field section. */
+/** §8.1: a trailer section holds no pseudo-header fields; names, values and §8.2.2 as in any field section. */
 export function checkTrailerFields(flat: readonly string[]): string | undefined {
   for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i]!;
     if (name.charCodeAt(0) === 58) return `pseudo-header field ${name} in trailers`;
     if (!validName(name, 0)) return `invalid field name ${JSON.stringify(name)}`;
     if (!validValue(flat[i + 1]!)) return `invalid value for ${name}`;
+    // §8.2.2 holds for every field section of a message, trailers included.
+    if (CONNECTION_SPECIFIC.has(name)) return `connection-specific field ${name} in trailers`;
   }
   return undefined;
 }

@@ -506,6 +506,7 @@ describe('NGI HTTP/2 engine: malformed requests (RFC 9113 §8.1.1) are stream er
     ['§8.2.2: the connection-specific field connection', base(['connection', 'keep-alive'])],
     ['§8.2.2: the connection-specific field transfer-encoding', base(['transfer-encoding', 'chunked'])],
     ['§8.2.2: te other than "trailers"', base(['te', 'gzip'])],
+    ['§8.3.1: a host that differs from :authority', base(['host', 'other.example'])],
     ['§8.3.1: a missing :method', [':scheme', 'http', ':authority', 'localhost', ':path', '/']],
     ['§8.3.1: a missing :scheme', [':method', 'GET', ':authority', 'localhost', ':path', '/']],
     ['§8.3.1: a missing :path', [':method', 'GET', ':scheme', 'http', ':authority', 'localhost']],
@@ -567,6 +568,28 @@ describe('NGI HTTP/2 engine: malformed requests (RFC 9113 §8.1.1) are stream er
       c.headers(1, [':path', '/x', 'x-trailer', '1'], { endStream: true });
       await expectStreamError(c, 1, ErrorCode.PROTOCOL_ERROR);
       await expectAlive(c, 3);
+    });
+  });
+
+  test('RFC 9113 §8.2.2: a connection-specific field in trailers draws RST_STREAM PROTOCOL_ERROR; the connection lives on', async () => {
+    await withEngine({}, async (_server, connect) => {
+      const c = await connect();
+      c.headers(1, requestFields('POST', '/hold'));
+      c.data(1, Buffer.from('abc'));
+      c.headers(1, ['connection', 'close'], { endStream: true });
+      await expectStreamError(c, 1, ErrorCode.PROTOCOL_ERROR);
+      await expectAlive(c, 3);
+    });
+  });
+
+  test('RFC 9113 §8.2.2 / §8.3.1: te "Trailers" (a token, any case) and a host equal to :authority up to case are accepted', async () => {
+    await withEngine({}, async (_server, connect) => {
+      const c = await connect();
+      c.headers(1, requestFields('POST', '/count', ['te', 'Trailers', 'host', 'LocalHost']));
+      c.data(1, Buffer.from('ab'), { endStream: true });
+      const r = await c.response(1);
+      assert.equal(r.status, 200);
+      assert.equal(r.body.toString(), '2');
     });
   });
 
