@@ -347,7 +347,12 @@ export class H2Session {
       end -= pad;
     }
     const stream = this.#knownStream(id, 'DATA');
-    if (stream === undefined) return; // closed: ignored (§5.1, after our RST_STREAM)
+    if (stream === undefined) {
+      // Closed. DATA that crossed our RST_STREAM (§5.1), or for a stream above our final GOAWAY
+      // (§6.8), is ignored; otherwise §6.1: a stream error of type STREAM_CLOSED.
+      if (this.#resetIds.has(id) || id > this.#goawayLastId) return;
+      throw new StreamError(id, ErrorCode.STREAM_CLOSED, 'DATA on a closed stream');
+    }
     // §5.1: half-closed (remote).
     if (stream.remoteClosed) throw new StreamError(id, ErrorCode.STREAM_CLOSED, 'DATA after END_STREAM');
     stream.recvWindow -= length;
@@ -457,7 +462,9 @@ export class H2Session {
       // GOAWAY (§6.8), are ignored.
       if (this.#resetIds.has(id) || id > this.#goawayLastId) return;
       // §5.1.1: a new stream's id is greater than every id the peer used before; a lower one (a
-      // skipped or closed stream) is a connection error of type PROTOCOL_ERROR.
+      // skipped or closed stream) is a connection error of type PROTOCOL_ERROR. (§5.1 would also
+      // allow STREAM_CLOSED for an id that was used; telling the two apart would mean keeping
+      // every closed id.)
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on stream ${id}, not above ${this.#lastPeerId}`);
     }
     this.#lastPeerId = id;

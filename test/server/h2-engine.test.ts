@@ -470,6 +470,17 @@ describe('NGI HTTP/2 engine: frames', () => {
     });
   });
 
+  test('RFC 9113 §6.1: DATA on a stream that has closed (both sides ended) draws RST_STREAM STREAM_CLOSED; the connection lives on', async () => {
+    await withEngine({}, async (_server, connect) => {
+      const c = await connect();
+      c.get(1, '/');
+      assert.equal((await c.response(1)).status, 200);
+      c.data(1, Buffer.from('late'));
+      await expectStreamError(c, 1, ErrorCode.STREAM_CLOSED);
+      await expectAlive(c, 3);
+    });
+  });
+
   test('RFC 9113 §5.1: frames the client had in flight on a stream the server reset are ignored', async () => {
     await withEngine({}, async (_server, connect) => {
       const c = await connect();
