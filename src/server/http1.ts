@@ -73,9 +73,19 @@ class Http1Response extends ResponseBase implements BodySource {
     this.#connection.inFlight++;
     (this.#res as TaggedResponse)[kResponse] = this;
     this.#res.on('close', onResponseClose);
+    // A response queued behind another (pipelining) gets no 'close' from node if the socket
+    // closes first: node answers a request without Host with 400 and closes, yet still emits
+    // the request pipelined after it, whose response then never closes. The socket's 'close'
+    // ends such an exchange.
+    const socket = this.#req.socket;
+    if ((socket as Socket & { _httpMessage?: unknown })._httpMessage !== this.#res) socket.once('close', () => this.transportClosed());
   }
 
+  #transportDone = false;
+
   transportClosed(): void {
+    if (this.#transportDone) return;
+    this.#transportDone = true;
     const connection = this.#connection;
     connection.inFlight--;
     this.#exchange!.transportClosed();

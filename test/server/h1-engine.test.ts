@@ -871,3 +871,25 @@ test('ngi: a WebSocket handshake and the first frames in one write: the frames r
     });
   });
 });
+
+// node:http answers a request without Host with 400 and closes, yet still emits the request
+// pipelined behind it; that response never got 'close', so its exchange stayed in flight and
+// shutdown waited out the drain timeout (found by this suite).
+test('node: a request pipelined after one without Host does not hold shutdown', async () => {
+  const lines: string[] = [];
+  const server = await startH1('node', echoApp(newSeen()), {}, lines);
+  let closeMs = 0;
+  try {
+    await withConnection(server, async (c) => {
+      c.write('GET / HTTP/1.1\r\n\r\n' + GET('/second'));
+      await c.waitClosed(2000);
+      assert.deepEqual(statusLines(c.text), [400]);
+    });
+  } finally {
+    const started = performance.now();
+    await server.close();
+    closeMs = performance.now() - started;
+  }
+  assert.deepEqual(errorLines(lines), [], 'no drain timeout');
+  assert.ok(closeMs < 1500, `close took ${Math.round(closeMs)} ms (drain timeout 2000 ms)`);
+});
