@@ -14,13 +14,12 @@ for (let c = 0x20; c <= 0x7e; c++) FIELD_VALUE[c] = 1;
 for (let c = 0x80; c <= 0xff; c++) FIELD_VALUE[c] = 1;
 
 /**
- * Bytes of a request-target (RFC 9112 §3.2, RFC 3986): VCHAR, and obs-text for the raw UTF-8
- * paths some clients send (llhttp accepts them too). Never SP or a control: a target with
- * either is how request-line confusion starts.
+ * Bytes of a request-target (RFC 9112 §3.2, RFC 3986): VCHAR only. Never SP or a control (how
+ * request-line confusion starts), and no raw bytes >= 0x80, which RFC 3986 has no place for
+ * and llhttp refuses too (clients percent-encode UTF-8 paths).
  */
 export const TARGET = new Uint8Array(256);
 for (let c = 0x21; c <= 0x7e; c++) TARGET[c] = 1;
-for (let c = 0x80; c <= 0xff; c++) TARGET[c] = 1;
 
 /** HEXDIG values, -1 for other bytes. */
 export const HEX = new Int8Array(256).fill(-1);

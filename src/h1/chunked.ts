@@ -4,7 +4,7 @@
  * line ends in CRLF, and chunk data is followed by exactly CRLF, so a body cannot end
  * anywhere but where a proxy in front would also see it end.
  */
-import { CR, FIELD_VALUE, HEX, HTAB, LF, SP } from './chars.ts';
+import { CR, FIELD_VALUE, HEX, HTAB, LF, SP, TOKEN } from './chars.ts';
 import { H1ParseError } from './errors.ts';
 import { MAX_FIELD_LINES, parseFieldLine } from './request-head.ts';
 
@@ -12,13 +12,21 @@ const State = {
   SizeStart: 0,
   Size: 1,
   SizeSpace: 2,
-  Extension: 3,
   SizeLf: 4,
   Data: 5,
   DataCr: 6,
   DataLf: 7,
   Trailers: 8,
   Done: 9,
+  // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ) (RFC 9112 §7.1.1)
+  ExtNameStart: 10,
+  ExtName: 11,
+  ExtAfterName: 12,
+  ExtValueStart: 13,
+  ExtToken: 14,
+  ExtQuoted: 15,
+  ExtQuotedPair: 16,
+  ExtAfterValue: 17,
 } as const;
 type State = (typeof State)[keyof typeof State];
 
@@ -82,7 +90,7 @@ export class ChunkedDecoder {
           } else if (b === CR) {
             this.#state = State.SizeLf;
           } else if (b === 59 /* ; */) {
-            this.#state = State.Extension;
+            this.#state = State.ExtNameStart;
           } else if (b === SP || b === HTAB) {
             // BWS before ";" (RFC 9112 §7.1.1).
             this.#state = State.SizeSpace;
@@ -92,16 +100,19 @@ export class ChunkedDecoder {
           break;
         }
         case State.SizeSpace:
-          if (b === 59) this.#state = State.Extension;
+          if (b === 59) this.#state = State.ExtNameStart;
           else if (b !== SP && b !== HTAB) throw new H1ParseError('H1_INVALID_CHUNK', 'whitespace after a chunk-size not followed by an extension');
           break;
-        case State.Extension:
-          if (b === CR) {
-            this.#state = State.SizeLf;
-          } else {
-            if (FIELD_VALUE[b] !== 1) throw new H1ParseError('H1_INVALID_CHUNK', 'a chunk extension holds a control character');
-            if (++this.#extensionBytes > MAX_EXTENSION_BYTES) throw new H1ParseError('H1_CHUNK_EXTENSIONS_TOO_LARGE', `chunk extensions over ${MAX_EXTENSION_BYTES} bytes`);
-          }
+        case State.ExtNameStart:
+        case State.ExtName:
+        case State.ExtAfterName:
+        case State.ExtValueStart:
+        case State.ExtToken:
+        case State.ExtQuoted:
+        case State.ExtQuotedPair:
+        case State.ExtAfterValue:
+          if (++this.#extensionBytes > MAX_EXTENSION_BYTES) throw new H1ParseError('H1_CHUNK_EXTENSIONS_TOO_LARGE', `chunk extensions over ${MAX_EXTENSION_BYTES} bytes`);
+          this.#state = extensionStep(state, b);
           break;
         case State.SizeLf:
           if (b !== LF) throw new H1ParseError('H1_INVALID_CHUNK', 'a chunk-size line does not end in CRLF');
@@ -146,6 +157,57 @@ export class ChunkedDecoder {
   }
 }
 
+const BAD_EXTENSION = 'a chunk extension is not `;name` or `;name=token` or `;name="quoted"` (RFC 9112 §7.1.1)';
+
+/** One byte of a chunk extension: the next state, or a throw (the grammar is llhttp's strict one, BWS included). */
+function extensionStep(state: State, b: number): State {
+  const blank = b === SP || b === HTAB;
+  switch (state) {
+    case State.ExtNameStart:
+      if (blank) return state;
+      if (TOKEN[b] === 1) return State.ExtName;
+      break;
+    case State.ExtName:
+      if (TOKEN[b] === 1) return state;
+      if (blank) return State.ExtAfterName;
+      if (b === 61 /* = */) return State.ExtValueStart;
+      if (b === 59 /* ; */) return State.ExtNameStart;
+      if (b === CR) return State.SizeLf;
+      break;
+    case State.ExtAfterName:
+      if (blank) return state;
+      if (b === 61) return State.ExtValueStart;
+      if (b === 59) return State.ExtNameStart;
+      break;
+    case State.ExtValueStart:
+      if (blank) return state;
+      if (b === 34 /* " */) return State.ExtQuoted;
+      if (TOKEN[b] === 1) return State.ExtToken;
+      break;
+    case State.ExtToken:
+      if (TOKEN[b] === 1) return state;
+      if (blank) return State.ExtAfterValue;
+      if (b === 59) return State.ExtNameStart;
+      if (b === CR) return State.SizeLf;
+      break;
+    case State.ExtQuoted:
+      if (b === 34) return State.ExtAfterValue;
+      if (b === 92 /* \ */) return State.ExtQuotedPair;
+      // qdtext: HTAB, SP, VCHAR except '"' and '\', obs-text.
+      if (FIELD_VALUE[b] === 1) return state;
+      break;
+    case State.ExtQuotedPair:
+      if (FIELD_VALUE[b] === 1) return State.ExtQuoted;
+      break;
+    case State.ExtAfterValue:
+      if (blank) return state;
+      if (b === 59) return State.ExtNameStart;
+      if (b === CR) return State.SizeLf;
+      break;
+  }
+  throw new H1ParseError('H1_INVALID_CHUNK', BAD_EXTENSION);
+}
+
 /** The field lines of a complete trailer section (ending in CRLF CRLF, or a lone CRLF). */
 function parseTrailers(section: Buffer): string[] {
   const raw: string[] = [];
@@ -156,6 +218,10 @@ function parseTrailers(section: Buffer): string[] {
     if (lf - 1 === s) return raw;
     if (++lines > MAX_FIELD_LINES) throw new H1ParseError('H1_TRAILERS_TOO_LARGE', `more than ${MAX_FIELD_LINES} trailer lines`);
     parseFieldLine(section, s, lf - 1, raw);
+    // RFC 9110 §6.5.1: framing and routing cannot come after the content. llhttp refuses them
+    // too, so a proxy built on it and this server agree on every message.
+    const name = raw[raw.length - 2]!.toLowerCase();
+    if (name === 'content-length' || name === 'transfer-encoding' || name === 'host') throw new H1ParseError('H1_FORBIDDEN_TRAILER', `${name} in a trailer section`);
     s = lf + 1;
   }
 }

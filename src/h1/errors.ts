@@ -21,7 +21,8 @@ export type H1ErrorCode =
   | 'H1_UNSUPPORTED_TRANSFER_CODING'
   | 'H1_INVALID_CHUNK'
   | 'H1_CHUNK_EXTENSIONS_TOO_LARGE'
-  | 'H1_TRAILERS_TOO_LARGE';
+  | 'H1_TRAILERS_TOO_LARGE'
+  | 'H1_FORBIDDEN_TRAILER';
 
 const STATUS: Record<H1ErrorCode, number> = {
   H1_INVALID_REQUEST_LINE: 400,
@@ -42,6 +43,7 @@ const STATUS: Record<H1ErrorCode, number> = {
   H1_INVALID_CHUNK: 400,
   H1_CHUNK_EXTENSIONS_TOO_LARGE: 400,
   H1_TRAILERS_TOO_LARGE: 431,
+  H1_FORBIDDEN_TRAILER: 400,
 };
 
 export class H1ParseError extends Error {

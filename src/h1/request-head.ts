@@ -128,6 +128,22 @@ function listElements(value: string): string[] {
 /** A transfer-coding is a token (RFC 9112 §7), with parameters after ";" (none is accepted here). */
 const CODING = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
+/**
+ * RFC 9112 §3.2: origin-form (`/...`), absolute-form (`scheme://...`), authority-form for
+ * CONNECT only, asterisk-form (`*`). Anything else is refused, as llhttp refuses it.
+ */
+function checkTargetForm(buf: Buffer, s: number, e: number, method: string): void {
+  const first = buf[s]!;
+  if (first === 47 /* / */) return;
+  if (first === 42 /* * */ && e - s === 1) return;
+  if (method === 'CONNECT') return;
+  // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), then "://".
+  let i = s;
+  if (((first | 0x20) < 0x61 || (first | 0x20) > 0x7a)) throw new H1ParseError('H1_INVALID_REQUEST_LINE', 'the request-target is not in origin, absolute or asterisk form');
+  while (i < e && TOKEN[buf[i]!] === 1 && buf[i] !== 58) i++;
+  if (e - i < 3 || buf[i] !== 58 || buf[i + 1] !== 47 || buf[i + 2] !== 47) throw new H1ParseError('H1_INVALID_REQUEST_LINE', 'the request-target is not in origin, absolute or asterisk form');
+}
+
 function parseRequestLine(buf: Buffer, s: number, e: number, head: RequestHead): void {
   let i = s;
   while (i < e && TOKEN[buf[i]!] === 1) i++;
@@ -138,6 +154,7 @@ function parseRequestLine(buf: Buffer, s: number, e: number, head: RequestHead):
   while (i < e && TARGET[buf[i]!] === 1) i++;
   if (i === t || i >= e || buf[i] !== SP) throw new H1ParseError('H1_INVALID_REQUEST_LINE', 'the request-target is empty or holds a space or control character');
   head.target = latin1(buf, t, i);
+  checkTargetForm(buf, t, i, head.method);
   i++;
   // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3).
   if (e - i === 8 && buf[i] === 72 && buf[i + 1] === 84 && buf[i + 2] === 84 && buf[i + 3] === 80 && buf[i + 4] === 47 && buf[i + 6] === 46) {
@@ -250,6 +267,9 @@ export function parseRequestHead(buf: Buffer, start: number, scanner: HeadScanne
     // RFC 9112 §6.3 (3): both present is a smuggling attempt as often as not; refused.
     if (head.contentLength !== undefined) throw new H1ParseError('H1_CONTENT_LENGTH_WITH_TRANSFER_ENCODING', 'both content-length and transfer-encoding');
     const codings = listElements(transferEncoding);
+    // RFC 9110 §5.6.1 lets a recipient skip empty list elements, but llhttp (and proxies built
+    // on it) refuse `chunked,`: a framing field is read the strict way or not at all.
+    if (codings.length !== transferEncoding.split(',').length) throw new H1ParseError('H1_INVALID_TRANSFER_ENCODING', `transfer-encoding ${JSON.stringify(transferEncoding)} has an empty element`);
     for (const coding of codings) {
       if (!CODING.test(coding)) throw new H1ParseError('H1_INVALID_TRANSFER_ENCODING', `transfer-encoding ${JSON.stringify(transferEncoding)} holds something other than a coding name`);
     }
