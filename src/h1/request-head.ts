@@ -195,6 +195,19 @@ export function parseFieldLine(buf: Buffer, s: number, e: number, raw: string[])
   return nameEnd;
 }
 
+/**
+ * Whether the field line ending at `e` has a tab in the whitespace after its value. HTAB is OWS
+ * (RFC 9110 §5.6.3), but llhttp refuses it after a framing field's value: a proxy that then
+ * drops the field as invalid would frame the message differently from this server.
+ */
+function trailingTab(buf: Buffer, e: number): boolean {
+  while (e > 0 && (buf[e - 1] === SP || buf[e - 1] === HTAB)) {
+    if (buf[e - 1] === HTAB) return true;
+    e--;
+  }
+  return false;
+}
+
 /** 1*DIGIT, at most 2^53 - 1 (RFC 9110 §8.6); a list of values, even equal ones, is refused. */
 function parseContentLength(value: string): number {
   if (value.length === 0 || value.length > 16) throw new H1ParseError('H1_INVALID_CONTENT_LENGTH', `invalid content-length ${JSON.stringify(value)}`);
@@ -253,11 +266,15 @@ export function parseRequestHead(buf: Buffer, start: number, scanner: HeadScanne
       case 14:
         if (nameIs(buf, s, 'content-length')) {
           if (head.contentLength !== undefined) throw new H1ParseError('H1_DUPLICATE_CONTENT_LENGTH', 'more than one content-length field line');
+          if (trailingTab(buf, e)) throw new H1ParseError('H1_INVALID_CONTENT_LENGTH', 'a tab after the content-length value');
           head.contentLength = parseContentLength(value);
         }
         break;
       case 17:
-        if (nameIs(buf, s, 'transfer-encoding')) transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+        if (nameIs(buf, s, 'transfer-encoding')) {
+          if (trailingTab(buf, e)) throw new H1ParseError('H1_INVALID_TRANSFER_ENCODING', 'a tab after the transfer-encoding value');
+          transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
+        }
         break;
     }
   }

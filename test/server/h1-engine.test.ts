@@ -297,6 +297,10 @@ const BAD: readonly BadCase[] = [
   { name: 'smuggling TE.TE: " Transfer-Encoding: chunked" folded onto the previous line', bytes: POST('X: y\r\n Transfer-Encoding: chunked\r\n', '5\r\nhello\r\n0\r\n\r\n'), status: 400 },
   { name: 'smuggling TE.TE: " Transfer-Encoding: chunked" as the first field line', bytes: 'POST / HTTP/1.1\r\n Transfer-Encoding: chunked\r\nHost: x\r\n\r\n5\r\nhello\r\n0\r\n\r\n', status: 400 },
   { name: 'smuggling: Content-Length: +5', bytes: POST('Content-Length: +5\r\n', 'hello'), status: 400 },
+  // llhttp refuses a tab after a framing field's value; so does NGI (a proxy that drops the
+  // field as invalid would frame the message differently).
+  { name: 'Content-Length: 5 followed by a tab', bytes: POST('Content-Length: 5\t\r\n', 'hello'), status: 400 },
+  { name: 'Transfer-Encoding: chunked followed by a tab', bytes: CHUNKED('5\r\nhello\r\n0\r\n\r\n').replace('Transfer-Encoding: chunked\r\n', 'Transfer-Encoding: chunked\t\r\n'), status: 400, nodeCallsApp: LLHTTP_TE_LATE },
 ];
 
 for (const engine of ENGINES) {
@@ -364,7 +368,8 @@ const GOOD: readonly GoodCase[] = [
   { name: 'HTTP/1.0 without Host', bytes: 'GET /old HTTP/1.0\r\n\r\n', echo: { path: '/old', protocol: 'http/1.0', hosts: [] } },
   { name: 'Content-Length with SP OWS ("  5 ")', bytes: POST('Content-Length:  5 \r\n', 'hello'), echo: { length: 5, body: 'hello' } },
   // node: 400: llhttp takes only SP around a Content-Length value.
-  { name: 'Content-Length with HTAB OWS', bytes: POST('Content-Length:\t5\t\r\n', 'hello'), echo: { length: 5, body: 'hello' }, ngiOnly: '400' },
+  // HTAB before a framing field's value is OWS, as node reads it too (a tab after it is refused: BAD).
+  { name: 'Content-Length with a leading HTAB', bytes: POST('Content-Length:\t5\r\n', 'hello'), echo: { length: 5, body: 'hello' } },
   { name: 'Content-Length: 0 on a GET', bytes: 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n', echo: { length: 0 } },
   { name: 'Content-Length: 005', bytes: POST('Content-Length: 005\r\n', 'hello'), echo: { length: 5, body: 'hello' } },
   { name: 'Transfer-Encoding:\\tchunked (HTAB OWS)', bytes: POST('Transfer-Encoding:\tchunked\r\n', '5\r\nhello\r\n0\r\n\r\n'), echo: { body: 'hello' } },
