@@ -299,7 +299,8 @@ const BAD: readonly BadCase[] = [
   { name: 'smuggling: Content-Length: +5', bytes: POST('Content-Length: +5\r\n', 'hello'), status: 400 },
   // llhttp refuses a tab after a framing field's value; so does NGI (a proxy that drops the
   // field as invalid would frame the message differently).
-  { name: 'Content-Length: 5 followed by a tab', bytes: POST('Content-Length: 5\t\r\n', 'hello'), status: 400 },
+  // ngi only: Node 20's llhttp refuses it too, Node 24's accepts it (200).
+  { name: 'Content-Length: 5 followed by a tab', bytes: POST('Content-Length: 5\t\r\n', 'hello'), status: 400, ngiOnly: 'Node 24 accepts it' },
   { name: 'Transfer-Encoding: chunked followed by a tab', bytes: CHUNKED('5\r\nhello\r\n0\r\n\r\n').replace('Transfer-Encoding: chunked\r\n', 'Transfer-Encoding: chunked\t\r\n'), status: 400, nodeCallsApp: LLHTTP_TE_LATE },
 ];
 
