@@ -122,3 +122,9 @@ export function acceptsTrailers(fields: Fields): boolean {
   for (const value of fields.getAll('te')) if (hasToken(value, 'trailers')) return true;
   return false;
 }
+
+/** The value of `name` (lowercase) in a flat [name, value, ...] list (its first line), without building a field map. */
+export function findField(flat: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
+  return undefined;
+}

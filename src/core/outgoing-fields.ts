@@ -122,3 +122,8 @@ export function checkFinalStatus(status: number): void {
 export function statusForbidsBody(status: number): boolean {
   return status === 204 || status === 304 || status < 200;
 }
+
+/** Removes every line of field `name` (lowercase) from a flat [name, value, ...] list. */
+export function dropField(flat: string[], name: string): void {
+  for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i] === name) flat.splice(i, 2);
+}

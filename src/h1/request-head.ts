@@ -38,8 +38,6 @@ export class RequestHead {
   connectionUpgrade = false;
   upgrade: string | undefined = undefined;
   expect: string | undefined = undefined;
-  /** HTTP2-Settings field lines (RFC 7540 §3.2.1 wants exactly one for h2c). */
-  http2Settings = 0;
 }
 
 /**
@@ -259,9 +257,6 @@ export function parseRequestHead(buf: Buffer, start: number, scanner: HeadScanne
             else if (option === 'upgrade') head.connectionUpgrade = true;
           }
         }
-        break;
-      case 13:
-        if (nameIs(buf, s, 'http2-settings')) head.http2Settings++;
         break;
       case 14:
         if (nameIs(buf, s, 'content-length')) {

@@ -323,6 +323,14 @@ export class H2Session {
     return (id & 1) === 1 ? id > this.#lastPeerId : id >= this.#nextPushId;
   }
 
+  /**
+   * A frame for closed stream `id` that the peer may have sent in good faith: it crossed our
+   * RST_STREAM (§5.1), or its stream is above our final GOAWAY (§6.8). Such frames are ignored.
+   */
+  #crossedOurClose(id: number): boolean {
+    return this.#resetIds.has(id) || id > this.#goawayLastId;
+  }
+
   /** A stream the peer refers to, or undefined when it is closed; idle streams are a connection error (§5.1). */
   #knownStream(id: number, what: string): H2Stream | undefined {
     const stream = this.#streams.get(id);
@@ -348,9 +356,8 @@ export class H2Session {
     }
     const stream = this.#knownStream(id, 'DATA');
     if (stream === undefined) {
-      // Closed. DATA that crossed our RST_STREAM (§5.1), or for a stream above our final GOAWAY
-      // (§6.8), is ignored; otherwise §6.1: a stream error of type STREAM_CLOSED.
-      if (this.#resetIds.has(id) || id > this.#goawayLastId) return;
+      // Closed: ignored if it crossed our close, otherwise §6.1: a stream error STREAM_CLOSED.
+      if (this.#crossedOurClose(id)) return;
       throw new StreamError(id, ErrorCode.STREAM_CLOSED, 'DATA on a closed stream');
     }
     // §5.1: half-closed (remote).
@@ -460,7 +467,7 @@ export class H2Session {
     if (id <= this.#lastPeerId) {
       // §5.1: frames the peer sent before it saw our RST_STREAM, or on a stream above our final
       // GOAWAY (§6.8), are ignored.
-      if (this.#resetIds.has(id) || id > this.#goawayLastId) return;
+      if (this.#crossedOurClose(id)) return;
       // §5.1.1: a new stream's id is greater than every id the peer used before; a lower one (a
       // skipped or closed stream) is a connection error of type PROTOCOL_ERROR. (§5.1 would also
       // allow STREAM_CLOSED for an id that was used; telling the two apart would mean keeping

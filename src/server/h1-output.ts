@@ -40,21 +40,29 @@ export function fieldLines(flat: readonly string[]): string {
   return lines;
 }
 
+/** The 101 that accepts a WebSocket handshake (RFC 6455 §4.2.2), with the application's extra fields. */
+export function websocketAcceptHead(status: number, accept: string, flat: readonly string[]): string {
+  return `HTTP/1.1 ${status} Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\n${fieldLines(flat)}\r\n`;
+}
+
 /** Copying a body smaller than this next to its head costs less than a second write. */
 const COALESCE_LIMIT = 16 * 1024;
 
 type FastBuffer = Buffer & { latin1Write(text: string, offset: number): number; utf8Write(text: string, offset: number): number };
 
+/** Bytes of a body chunk (a string goes out as UTF-8). */
+export function chunkLength(chunk: Chunk): number {
+  return typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+}
+
 /**
- * Writes `head` (Latin-1), `body` and `tail` (Latin-1) to the socket: one buffer when the body
- * is small, else three writes in one corked batch (the body passed by reference). Returns
- * what the last write returned (false: the socket's buffer is full).
+ * Writes `head` (Latin-1), `body` (`bodyLength` bytes) and `tail` (Latin-1) to the socket: one
+ * buffer when the body is small, else three writes in one corked batch (the body passed by
+ * reference). Returns what the last write returned (false: the socket's buffer is full).
  */
-export function writeMessage(socket: Socket, head: string, body: Chunk | undefined, tail: string): boolean {
-  if (body === undefined) return socket.write(head + tail, 'latin1');
+export function writeMessage(socket: Socket, head: string, body: Chunk, bodyLength: number, tail: string): boolean {
   if (head.length === 0 && tail.length === 0) return socket.write(body);
   const isString = typeof body === 'string';
-  const bodyLength = isString ? Buffer.byteLength(body) : body.byteLength;
   if (bodyLength <= COALESCE_LIMIT) {
     const out = Buffer.allocUnsafe(head.length + bodyLength + tail.length) as FastBuffer;
     out.latin1Write(head, 0);

@@ -13,19 +13,20 @@ import { NgiError } from '../interface/errors.ts';
 import { H1ParseError } from '../h1/errors.ts';
 import { HeadScanner, parseRequestHead, type RequestHead } from '../h1/request-head.ts';
 import { ChunkedDecoder } from '../h1/chunked.ts';
-import { FlatFields, hasToken } from '../core/fields.ts';
+import { findField, FlatFields, hasToken } from '../core/fields.ts';
+import { dropField } from '../core/outgoing-fields.ts';
 import { toOriginForm } from '../core/request-target.ts';
 import { acceptKey, checkHandshake } from '../core/websocket-handshake.ts';
 import { taggedConnection, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { ExchangeImpl, runExchange } from './exchange.ts';
 import { isH2cUpgrade } from './h2c.ts';
-import { DISCARD_LIMIT, Http1Features } from './http1.ts';
-import { dateLine, fieldLines, statusLine, writeMessage } from './h1-output.ts';
+import { DISCARD_LIMIT, Http1Features, Http1ResponseBase } from './http1.ts';
+import { chunkLength, dateLine, fieldLines, statusLine, websocketAcceptHead, writeMessage } from './h1-output.ts';
 import { noop } from './promises.ts';
-import { NodeRequestBody, type BodySource } from './request-body.ts';
+import { NodeRequestBody } from './request-body.ts';
 import { RequestImpl } from './request.ts';
-import { ResponseBase, type HeadOptions } from './response.ts';
+import type { HeadOptions } from './response.ts';
 import { WebSocketFeatureImpl } from './websocket-feature.ts';
 
 /** Stands in for the body of a request that has none: NodeRequestBody never reads it. */
@@ -55,16 +56,9 @@ class SocketBody extends Readable {
 }
 
 /** The response of an exchange on the engine; also its body's source. */
-class EngineH1Response extends ResponseBase implements BodySource {
+class EngineH1Response extends Http1ResponseBase {
   readonly #connection: H1Connection;
   readonly #head: RequestHead;
-  protected readonly isHeadRequest: boolean;
-  protected readonly trailersSupported: boolean;
-  readonly maxBodySize: number;
-  readonly maxBufferedBody: number;
-  get flowing(): boolean {
-    return true;
-  }
   #continuePending: boolean;
   /** The body is sent with chunked coding. */
   #chunked = false;
@@ -73,14 +67,10 @@ class EngineH1Response extends ResponseBase implements BodySource {
   exchange: ExchangeImpl | undefined;
 
   constructor(connection: H1Connection, head: RequestHead, expectContinue: boolean, limits: { maxBodySize: number; maxBufferedBody: number }) {
-    super();
+    super(head.method === 'HEAD', head.minor === 1, limits);
     this.#connection = connection;
     this.#head = head;
-    this.isHeadRequest = head.method === 'HEAD';
-    this.trailersSupported = head.minor === 1;
     this.#continuePending = expectContinue;
-    this.maxBodySize = limits.maxBodySize;
-    this.maxBufferedBody = limits.maxBufferedBody;
   }
 
   // BodySource
@@ -121,20 +111,13 @@ class EngineH1Response extends ResponseBase implements BodySource {
     // body now (RFC 9110 §10.1.1): only closing leaves no doubt where the next request starts.
     if (this.#continuePending && connection.bodyPending) keepAlive = false;
     // normalizeFields has refused connection-specific fields: framing and persistence are the server's.
-    let hasLength = false;
-    for (let i = flat.length - 2; i >= 0; i -= 2) {
-      if (flat[i] === 'content-length') {
-        hasLength = true;
-        break;
-      }
-    }
     let framing = '';
     if (options.trailers !== false) {
       // Trailers need chunked framing, so a declared length is dropped (RFC 9112 §7.1.2).
-      for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i] === 'content-length') flat.splice(i, 2);
+      dropField(flat, 'content-length');
       this.#chunked = true;
       framing = 'transfer-encoding: chunked\r\n';
-    } else if (!options.endStream && !hasLength) {
+    } else if (!options.endStream && findField(flat, 'content-length') === undefined) {
       // RFC 9112 §6.3: chunked for HTTP/1.1; an HTTP/1.0 client reads to the close.
       if (head.minor === 1) {
         this.#chunked = true;
@@ -169,25 +152,22 @@ class EngineH1Response extends ResponseBase implements BodySource {
     return head;
   }
 
+  /** One chunk of body (after the head if it is still held), framed when the body is chunked, then `tail`. */
+  #writeChunk(chunk: Chunk, chunkedTail: string): boolean {
+    const size = chunkLength(chunk);
+    if (!this.#chunked) return writeMessage(this.#connection.socket, this.#takeHead(), chunk, size, '');
+    return writeMessage(this.#connection.socket, `${this.#takeHead()}${size.toString(16)}\r\n`, chunk, size, chunkedTail);
+  }
+
   protected writeBody(chunk: Chunk): boolean {
-    const socket = this.#connection.socket;
-    if (!this.#chunked) return writeMessage(socket, this.#takeHead(), chunk, '');
-    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    return writeMessage(socket, `${this.#takeHead()}${size.toString(16)}\r\n`, chunk, '\r\n');
+    return this.#writeChunk(chunk, '\r\n');
   }
 
   protected endBody(chunk: Chunk | undefined): void {
-    const socket = this.#connection.socket;
-    if (this.#chunked) {
-      if (chunk === undefined) socket.write(`${this.#takeHead()}0\r\n\r\n`, 'latin1');
-      else {
-        const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-        writeMessage(socket, `${this.#takeHead()}${size.toString(16)}\r\n`, chunk, '\r\n0\r\n\r\n');
-      }
-    } else {
-      const head = this.#takeHead();
-      if (chunk !== undefined) writeMessage(socket, head, chunk, '');
-      else if (head !== '') socket.write(head, 'latin1');
+    if (chunk !== undefined) this.#writeChunk(chunk, '\r\n0\r\n\r\n');
+    else {
+      const last = `${this.#takeHead()}${this.#chunked ? '0\r\n\r\n' : ''}`;
+      if (last !== '') this.#connection.socket.write(last, 'latin1');
     }
     this.#connection.responseDone();
   }
@@ -203,8 +183,6 @@ class EngineH1Response extends ResponseBase implements BodySource {
     this.#pendingHead = undefined;
     this.#connection.socket.destroy();
   }
-
-  protected override readonly earlyHintsGoneMessage = 'early hints: the client has gone';
 
   protected writeEarlyHints(flat: string[]): void {
     this.#connection.socket.write(`HTTP/1.1 103 Early Hints\r\n${fieldLines(flat)}\r\n`, 'latin1');
@@ -551,7 +529,7 @@ export class H1Connection {
         accept: (status, flat) => {
           if (!this.open) throw new NgiError('STREAM_CLOSED', 'accept(): the client closed the connection');
           // RFC 6455 §4.2.2: 101 with Sec-WebSocket-Accept; the socket then carries frames.
-          this.socket.write(`HTTP/1.1 ${status} Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptKey(check.key!)}\r\n${fieldLines(flat)}\r\n`, 'latin1');
+          this.socket.write(websocketAcceptHead(status, acceptKey(check.key!), flat), 'latin1');
           response.markSwitched(status);
           let rest: Buffer = Buffer.alloc(0);
           this.#handOver((held) => (rest = held), true);
@@ -640,7 +618,6 @@ export class H1Connection {
   #next(): void {
     if (!this.keepAlive || this.draining) return this.#close();
     this.#phase = Phase.Head;
-    this.#response = undefined;
     this.#body = undefined;
     this.#bodyFull = false;
     this.#responseDone = false;
@@ -690,7 +667,7 @@ export class H1Connection {
       this.socket.destroy();
       return;
     }
-    if (response !== undefined && response.state === 'pending') {
+    if (response !== undefined) {
       // The exchange learns its request was cut off; the answer is the connection's.
       response.state = 'ended';
       response.status = status;

@@ -22,6 +22,8 @@ import { noop } from './promises.ts';
 import { acceptKey, checkHandshake } from '../core/websocket-handshake.ts';
 import { WebSocketFeatureImpl } from './websocket-feature.ts';
 import { isH2cUpgrade } from './h2c.ts';
+import { fieldLines, websocketAcceptHead } from './h1-output.ts';
+import { dropField } from '../core/outgoing-fields.ts';
 
 
 const kResponse = Symbol('ngi.response');
@@ -33,10 +35,38 @@ function onResponseClose(this: TaggedResponse): void {
 }
 
 /**
+ * What the responses of both HTTP/1.x glues (node:http here, NGI's own parser in
+ * http1-ngi.ts) share: the request body's source limits, flowing reads, HTTP/1.0's lack of
+ * trailers, and the early-hints message once the client has gone.
+ */
+export abstract class Http1ResponseBase extends ResponseBase implements BodySource {
+  protected readonly isHeadRequest: boolean;
+  protected readonly trailersSupported: boolean;
+  readonly maxBodySize: number;
+  readonly maxBufferedBody: number;
+  /** The body is read in flowing mode (TCP buffers more than the reader reads ahead; BodyReader). */
+  get flowing(): boolean {
+    return true;
+  }
+  protected override readonly earlyHintsGoneMessage = 'early hints: the client has gone';
+
+  constructor(isHead: boolean, http11: boolean, limits: { maxBodySize: number; maxBufferedBody: number }) {
+    super();
+    this.isHeadRequest = isHead;
+    this.trailersSupported = http11;
+    this.maxBodySize = limits.maxBodySize;
+    this.maxBufferedBody = limits.maxBufferedBody;
+  }
+
+  abstract onFirstRead(): void;
+  abstract trailers(): FlatFields;
+}
+
+/**
  * The response of an HTTP/1.x exchange; also the source of its request body (100-continue,
  * trailers, limits) and the place that settles what the handler left of the request.
  */
-class Http1Response extends ResponseBase implements BodySource {
+class Http1Response extends Http1ResponseBase {
   readonly #req: http.IncomingMessage;
   readonly #res: http.ServerResponse;
   readonly #connection: ConnectionState;
@@ -44,26 +74,14 @@ class Http1Response extends ResponseBase implements BodySource {
   #exchange: ExchangeImpl | undefined;
   #body: NodeRequestBody | undefined;
   #continueSent: boolean;
-  protected readonly isHeadRequest: boolean;
-  protected readonly trailersSupported: boolean;
-  readonly maxBodySize: number;
-  readonly maxBufferedBody: number;
-  /** The body is read in flowing mode? (TCP buffers more than the reader reads ahead; BodyReader) */
-  get flowing(): boolean {
-    return true;
-  }
 
   constructor(req: http.IncomingMessage, res: http.ServerResponse, isHead: boolean, http11: boolean, expectContinue: boolean, connection: ConnectionState, context: ServerContext) {
-    super();
+    super(isHead, http11, context.options.limits);
     this.#req = req;
     this.#res = res;
-    this.isHeadRequest = isHead;
-    this.trailersSupported = http11;
     this.#continueSent = !expectContinue;
     this.#connection = connection;
     this.#context = context;
-    this.maxBodySize = context.options.limits.maxBodySize;
-    this.maxBufferedBody = context.options.limits.maxBufferedBody;
   }
 
   /** Ties the response to its exchange and body, and starts listening for the end. */
@@ -145,7 +163,7 @@ class Http1Response extends ResponseBase implements BodySource {
     if (status === 413) res.shouldKeepAlive = false;
     if (options.trailers !== false) {
       // Trailers need chunked framing, so a declared length is dropped (RFC 9112 §7.1.2).
-      for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i] === 'content-length') flat.splice(i, 2);
+      dropField(flat, 'content-length');
     }
     res.writeHead(status, flat);
     if (options.endStream) res.end();
@@ -173,17 +191,13 @@ class Http1Response extends ResponseBase implements BodySource {
     this.#res.destroy();
   }
 
-  protected override readonly earlyHintsGoneMessage = 'early hints: the client has gone';
-
   /**
    * Writes the 103 itself: node's writeEarlyHints() silently sends nothing (and never calls
    * back) without a `link` field. _writeRaw is what node's own writeContinue() uses; it
    * keeps the interim response in order behind earlier pipelined responses.
    */
   protected writeEarlyHints(flat: string[]): void {
-    let head = 'HTTP/1.1 103 Early Hints\r\n';
-    for (let i = 0; i < flat.length; i += 2) head += `${flat[i]}: ${flat[i + 1]}\r\n`;
-    (this.#res as unknown as { _writeRaw(data: string, encoding: BufferEncoding): boolean })._writeRaw(head + '\r\n', 'latin1');
+    (this.#res as unknown as { _writeRaw(data: string, encoding: BufferEncoding): boolean })._writeRaw(`HTTP/1.1 103 Early Hints\r\n${fieldLines(flat)}\r\n`, 'latin1');
   }
 }
 
@@ -314,9 +328,7 @@ function onRequest(context: ServerContext, req: http.IncomingMessage, res: http.
         accept(status, flat) {
           if (socket.destroyed) throw new NgiError('STREAM_CLOSED', 'accept(): the client closed the connection');
           // RFC 6455 §4.2.2: 101 with Sec-WebSocket-Accept; the socket then carries frames.
-          let head = `HTTP/1.1 ${status} Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptKey(check.key!)}\r\n`;
-          for (let i = 0; i < flat.length; i += 2) head += `${flat[i]}: ${flat[i + 1]}\r\n`;
-          socket.write(head + '\r\n');
+          socket.write(websocketAcceptHead(status, acceptKey(check.key!), flat));
           response.markSwitched(status);
           return { transport: socket, head: upgrade.head };
         },

@@ -16,7 +16,7 @@ import type { RequestHead } from '../h2/request-fields.ts';
 import { H2Session, type H2SessionOptions, type SessionListener } from '../h2/session.ts';
 import type { H2Stream, StreamListener } from '../h2/stream.ts';
 import { parsePriority } from '../core/priority.ts';
-import { hasToken } from '../core/fields.ts';
+import { findField, hasToken } from '../core/fields.ts';
 import { taggedConnection, type ConnectionState } from './connection.ts';
 import type { ServerContext } from './context.ts';
 import { ExchangeImpl, runExchange } from './exchange.ts';
@@ -437,12 +437,6 @@ function websocketFeature(context: ServerContext, stream: H2Stream, subprotocols
   }, context.websockets, () => response.state === 'pending');
   features.websocket = feature;
   response.websocket = feature;
-}
-
-/** The value of `name` in a flat list (the first line), without building the request's field map. */
-function findField(flat: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
-  return undefined;
 }
 
 export interface EngineGlue {

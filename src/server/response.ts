@@ -5,13 +5,9 @@
 import type { FieldsInit } from '../interface/fields.ts';
 import type { Chunk, Response, ResponseState, ResponseWriter, StartOptions, TrailingResponseWriter } from '../interface/exchange.ts';
 import { NgiError } from '../interface/errors.ts';
-import { checkFieldName, checkFinalStatus, normalizeFields, statusForbidsBody } from '../core/outgoing-fields.ts';
+import { checkFieldName, checkFinalStatus, dropField, normalizeFields, statusForbidsBody } from '../core/outgoing-fields.ts';
 import type { WebSocketFeatureImpl } from './websocket-feature.ts';
 import { nextDrain, noop, rejected, RESOLVED } from './promises.ts';
-
-function dropField(flat: string[], name: string): void {
-  for (let i = flat.length - 2; i >= 0; i -= 2) if (flat[i] === name) flat.splice(i, 2);
-}
 
 export interface HeadOptions {
   /** The response is complete with the head (no body follows). */
