@@ -1,5 +1,5 @@
 /**
- * `ngi serve <module> [--host H] [--port P] [--cert F --key F | --self-signed] [--http1-engine E] [--http2-engine E] [--quiet]`
+ * `ngi serve <module> [--host H] [--port P] [--cert F --key F | --self-signed] [--http1-engine E] [--http2-engine E] [--websocket-framing F] [--quiet]`
  * The module's default export is the application (a handler or { handle, startup, shutdown }).
  */
 import { readFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ Options:
   --workers <n>           serve from n processes sharing the port (node:cluster; default 1)
   --http1-engine <e>      what parses HTTP/1.x: node (node:http, default) or ngi (NGI's own)
   --http2-engine <e>      what frames HTTP/2: node (node:http2, default) or ngi (NGI's own)
+  --websocket-framing <f> what frames WebSocket messages: ngi (NGI's own, default) or ws
   --quiet                 no access log
   --debug                 error details in 500 responses
   -h, --help              this text
@@ -52,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
         workers: { type: 'string' },
         'http1-engine': { type: 'string' },
         'http2-engine': { type: 'string' },
+        'websocket-framing': { type: 'string' },
         quiet: { type: 'boolean' },
         debug: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -88,6 +90,11 @@ export async function main(argv: string[]): Promise<number> {
     if (engine !== 'node' && engine !== 'ngi') return fail(`--${flag} must be node or ngi, got ${engine}`);
     if (flag === 'http1-engine') options.http1Engine = engine;
     else options.http2Engine = engine;
+  }
+  const framing = values['websocket-framing'];
+  if (framing !== undefined) {
+    if (framing !== 'ngi' && framing !== 'ws') return fail(`--websocket-framing must be ngi or ws, got ${framing}`);
+    options.websocket = { framing };
   }
   if ((values.cert === undefined) !== (values.key === undefined)) return fail('--cert and --key go together');
   if (values.cert !== undefined && values['self-signed']) return fail('use either --cert/--key or --self-signed');

@@ -42,6 +42,12 @@ export interface WebSocketOptions {
   closeTimeout: number;
   /** Negotiate permessage-deflate (RFC 7692) when clients offer it. Default false (as ws: it costs memory per connection). */
   perMessageDeflate: boolean;
+  /**
+   * What frames messages. 'ngi' (default): NGI's own framing (src/ws/). 'ws': the ws library's.
+   * A connection that negotiated permessage-deflate is framed by ws either way. See
+   * docs/server-behavior.md §6.1.
+   */
+  framing: 'ngi' | 'ws';
 }
 
 export interface TlsOptions {
@@ -139,6 +145,7 @@ export const DEFAULT_WEBSOCKET: Readonly<WebSocketOptions> = {
   pingInterval: 30_000,
   closeTimeout: 5_000,
   perMessageDeflate: false,
+  framing: 'ngi',
 };
 
 function writeStderr(line: string): void {
@@ -163,7 +170,10 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   checkNumbers('limits', { connectionWindow: limits.connectionWindow }, 65_535, 2 ** 31 - 1);
   checkNumbers('limits', { maxHeaderSize: limits.maxHeaderSize, maxConcurrentStreams: limits.maxConcurrentStreams }, 1, 2 ** 32 - 1);
   checkNumbers('timeouts', timeouts, 0);
-  const { perMessageDeflate, ...websocketNumbers } = { ...DEFAULT_WEBSOCKET, ...options.websocket };
+  const { perMessageDeflate, framing, ...websocketNumbers } = { ...DEFAULT_WEBSOCKET, ...options.websocket };
+  if (framing !== 'ngi' && framing !== 'ws') {
+    throw new NgiError('INVALID_OPTION', `websocket.framing must be 'ngi' or 'ws', got ${JSON.stringify(framing)}`);
+  }
   checkNumbers('websocket', { maxMessageSize: websocketNumbers.maxMessageSize, maxQueuedBytes: websocketNumbers.maxQueuedBytes }, 1);
   checkNumbers('websocket', { pingInterval: websocketNumbers.pingInterval, closeTimeout: websocketNumbers.closeTimeout }, 0);
   const port = options.port ?? 8000;
@@ -187,7 +197,7 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
     tls: options.tls,
     limits,
     timeouts,
-    websocket: { ...websocketNumbers, perMessageDeflate: perMessageDeflate === true },
+    websocket: { ...websocketNumbers, perMessageDeflate: perMessageDeflate === true, framing },
     priorities: options.priorities === 'rfc7540' ? 'rfc7540' : 'rfc9218',
     http2Engine,
     http1Engine,

@@ -8,7 +8,9 @@ import type { WebSocket, WebSocketAcceptOptions, WebSocketFeature } from '../int
 import type { Fields } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
 import { normalizeFields } from '../core/outgoing-fields.ts';
-import { NgiWebSocket, negotiateDeflate, type WebSocketLimits } from './websocket.ts';
+import { NgiWebSocket } from './websocket.ts';
+import type { WebSocketLimits } from './websocket-framing.ts';
+import { negotiateDeflate } from './websocket-ws-framing.ts';
 
 export interface WebSocketAcceptor {
   /**
@@ -84,7 +86,7 @@ export class WebSocketFeatureImpl implements WebSocketFeature {
     const deflate = negotiateDeflate(this.#fields, this.#limits);
     if (deflate) flat.push('sec-websocket-extensions', deflate.header);
     const { transport, head } = this.#acceptor.accept(this.transport === 'h2' ? 200 : 101, flat);
-    const socket = new NgiWebSocket(transport, head, subprotocol, deflate?.extensions, this.#limits);
+    const socket = new NgiWebSocket(transport, head, subprotocol, deflate, this.#limits);
     this.#socket = socket;
     this.#registry.add(socket);
     // Accepted while the server drains: it goes away at once, like the ones already open.

@@ -1,89 +1,21 @@
 /**
  * The WebSocket an application gets: messages as an async iterable or through a callback
- * (receive()), a promise per send, close codes both ways. Framing is ws's (over any Duplex:
- * the socket after an HTTP/1.1 Upgrade, or the Http2Stream of an RFC 8441 CONNECT); never
- * the socket itself.
+ * (receive()), a promise per send, close codes both ways. Below it a Framing (NGI's own, or
+ * ws's, which carries permessage-deflate) over any Duplex: the socket after an HTTP/1.1
+ * Upgrade, or the stream of an RFC 8441 CONNECT; never the socket itself.
  */
 import type { Duplex } from 'node:stream';
-import { createRequire } from 'node:module';
-import type * as wsModule from 'ws';
 import type { WebSocket, WebSocketCloseInfo, WebSocketMessage, WebSocketMessageHandler } from '../interface/features.ts';
-import type { Fields } from '../interface/fields.ts';
 import { NgiError } from '../interface/errors.ts';
 import { nextDrain, noop, rejected, RESOLVED } from './promises.ts';
-
-export interface WebSocketLimits {
-  /** Largest message after decompression, bytes: the peer gets close 1009. */
-  maxMessageSize: number;
-  /** Incoming bytes queued for an application that does not read before reading pauses. */
-  maxQueuedBytes: number;
-  /** Ping interval, ms; a peer that has not answered the previous ping is dropped. 0 = off. */
-  pingInterval: number;
-  /** How long a close handshake may take before the transport is destroyed, ms. */
-  closeTimeout: number;
-  /** Offer permessage-deflate (RFC 7692) when the client asks for it. */
-  perMessageDeflate: boolean;
-}
-
-/** ws exports these at runtime; @types/ws does not declare them. */
-interface WsExtras {
-  PerMessageDeflate: {
-    new (options: object, isServer: boolean, maxPayload: number): { accept(offers: unknown[]): Record<string, unknown> };
-    readonly extensionName: string;
-  };
-  extension: { parse(header: string): Record<string, unknown[]>; format(extensions: Record<string, unknown[]>): string };
-}
-type WsWebSocket = wsModule.WebSocket;
-
-/**
- * ws is loaded on the first WebSocket, not at start: with what it pulls in it is ~2.4 MB of
- * RSS that a server without WebSockets never needs. require() keeps that first use synchronous.
- */
-let ws: (typeof wsModule & WsExtras) | undefined;
-function wsLibrary(): typeof wsModule & WsExtras {
-  return (ws ??= createRequire(import.meta.url)('ws') as typeof wsModule & WsExtras);
-}
-
-/** ws's readyState values (RFC 6455 / WHATWG WebSocket). */
-const CONNECTING = 0;
-const OPEN = 1;
-
-/**
- * RFC 7692 negotiation, done here for both transports (ws does it only in its own HTTP/1.1
- * server). Returns the response header value and the extension map for ws, or undefined.
- */
-export function negotiateDeflate(fields: Fields, limits: WebSocketLimits): { header: string; extensions: Record<string, unknown> } | undefined {
-  const offer = fields.get('sec-websocket-extensions');
-  if (!limits.perMessageDeflate || offer === undefined) return undefined;
-  let offers: Record<string, unknown[]>;
-  try {
-    offers = wsLibrary().extension.parse(offer);
-  } catch {
-    return undefined;
-  }
-  const { PerMessageDeflate, extension } = wsLibrary();
-  const offered = offers[PerMessageDeflate.extensionName];
-  if (!offered) return undefined;
-  // Limits apply after decompression: ws's inflater checks maxPayload on inflated bytes.
-  // ws 8.23 takes isServer and maxPayload in the options object (older 8.x took them as
-  // arguments); without them the instance is a client's: it refuses every client offer
-  // (`client_max_window_bits` without a value) and inflates without a bound.
-  const deflate = new PerMessageDeflate({ isServer: true, maxPayload: limits.maxMessageSize }, true, limits.maxMessageSize);
-  try {
-    const params = deflate.accept(offered);
-    return {
-      header: extension.format({ [PerMessageDeflate.extensionName]: [params] }),
-      extensions: { [PerMessageDeflate.extensionName]: deflate },
-    };
-  } catch {
-    return undefined; // no acceptable offer: continue without compression
-  }
-}
+import { CONNECTING, OPEN, type Framing, type WebSocketLimits } from './websocket-framing.ts';
+import { NgiFraming } from './websocket-ngi-framing.ts';
+import { WsFraming, type Deflate } from './websocket-ws-framing.ts';
 
 export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> {
   readonly subprotocol: string;
   readonly closed: Promise<WebSocketCloseInfo>;
-  readonly #ws: WsWebSocket;
+  readonly #framing: Framing;
   readonly #queue: WebSocketMessage[] = [];
   #queuedBytes = 0;
   #paused = false;
@@ -102,39 +34,34 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   #pingTimer: NodeJS.Timeout | undefined;
   #awaitingPong = false;
   readonly #transport: Duplex;
-  /** permessage-deflate compresses asynchronously: a send completes only in its callback. */
-  readonly #compressing: boolean;
   #drain: Promise<void> | undefined;
 
-  constructor(transport: Duplex, head: Buffer, subprotocol: string, extensions: Record<string, unknown> | undefined, limits: WebSocketLimits) {
+  /**
+   * Frames with NGI's own framing when `limits.framing` is 'ngi' and no extension was
+   * negotiated; with ws's otherwise (permessage-deflate is ws's).
+   */
+  constructor(transport: Duplex, head: Buffer, subprotocol: string, deflate: Deflate | undefined, limits: WebSocketLimits) {
     this.subprotocol = subprotocol;
     this.#limits = limits;
     this.#transport = transport;
-    this.#compressing = extensions !== undefined;
-    // ws >= 8.19 needs autoPong and closeTimeout here, or every close ends as 1006.
-    const ws = new (wsLibrary().WebSocket as unknown as new (address: null, protocols: undefined, options: object) => WsWebSocket)(null, undefined, { autoPong: true, closeTimeout: limits.closeTimeout });
-    if (extensions) (ws as unknown as { _extensions: Record<string, unknown> })._extensions = extensions;
-    (ws as unknown as { setSocket(s: Duplex, h: Buffer, o: object): void }).setSocket(transport, head, {
-      maxPayload: limits.maxMessageSize,
-      allowSynchronousEvents: true,
-      skipUTF8Validation: false,
-    });
-    this.#ws = ws;
     let resolveClosed!: (info: WebSocketCloseInfo) => void;
     this.closed = new Promise((resolve) => (resolveClosed = resolve));
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
-    ws.on('pong', () => {
-      this.#awaitingPong = false;
-    });
-    // Protocol errors (1002), invalid UTF-8 (1007) and oversize messages (1009) are answered
-    // by ws with the right close code; the error itself needs no more handling here.
-    ws.on('error', noop);
-    ws.once('close', (code: number, reason: Buffer) => {
-      this.#closeInfo = { code, reason: reason.toString('utf8') };
-      if (this.#pingTimer) clearInterval(this.#pingTimer);
-      resolveClosed(this.#closeInfo);
-      this.#wake();
-    });
+    const events = {
+      message: (data: Buffer, binary: boolean): void => this.#onMessage(data, binary),
+      pong: (): void => {
+        this.#awaitingPong = false;
+      },
+      closed: (code: number, reason: string): void => {
+        this.#closeInfo = { code, reason };
+        if (this.#pingTimer) clearInterval(this.#pingTimer);
+        resolveClosed(this.#closeInfo);
+        this.#wake();
+      },
+    };
+    this.#framing =
+      deflate === undefined && limits.framing === 'ngi'
+        ? new NgiFraming(transport, head, limits, events)
+        : new WsFraming(transport, head, deflate, limits, events);
     if (limits.pingInterval > 0) {
       this.#pingTimer = setInterval(() => this.#heartbeat(), limits.pingInterval);
       this.#pingTimer.unref();
@@ -144,11 +71,11 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   #heartbeat(): void {
     if (this.#awaitingPong) {
       // No pong since the last ping: the peer or the path is gone (RFC 6455 §5.5.2).
-      this.#ws.terminate();
+      this.#framing.terminate();
       return;
     }
     this.#awaitingPong = true;
-    this.#ws.ping();
+    this.#framing.ping(undefined, noop);
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
@@ -170,7 +97,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
     // peer back instead of the server buffering without bound.
     if (!this.#paused && this.#queuedBytes > this.#limits.maxQueuedBytes) {
       this.#paused = true;
-      this.#ws.pause();
+      this.#framing.pause();
     }
   }
 
@@ -194,7 +121,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
       this.#queuedBytes -= message.type === 'binary' ? message.data.length : Buffer.byteLength(message.data);
       if (this.#paused && this.#queuedBytes <= this.#limits.maxQueuedBytes / 2) {
         this.#paused = false;
-        this.#ws.resume();
+        this.#framing.resume();
       }
     }
     return message;
@@ -272,13 +199,13 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
     this.#queuedBytes = 0;
     if (this.#paused) {
       this.#paused = false;
-      this.#ws.resume();
+      this.#framing.resume();
     }
   }
 
   /** Closing or closed, or its transport gone: a send() now fails with NGI_ERR_STREAM_CLOSED. */
   get closing(): boolean {
-    return this.#ws.readyState !== OPEN || this.#transport.destroyed;
+    return this.#framing.readyState !== OPEN || this.#transport.destroyed;
   }
 
   /** Hands queued messages to the handler in order; settles receive() once closed and empty. */
@@ -315,7 +242,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
     // A drain means the queued frames went out, even if close() was called meanwhile.
     this.#drain ??= nextDrain(
       this.#transport,
-      this.#ws,
+      this.#transport,
       () => new NgiError('STREAM_CLOSED', 'send(): the WebSocket closed before the message was sent'),
       () => (this.#drain = undefined),
     );
@@ -325,29 +252,29 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   }
 
   get bufferedAmount(): number {
-    return this.#ws.bufferedAmount;
+    return this.#framing.bufferedAmount;
   }
 
   get readyState(): number {
-    return this.#ws.readyState;
+    return this.#framing.readyState;
   }
 
   send(data: string | Uint8Array): Promise<void> {
     // A destroyed transport may not have told ws yet: its frames would be dropped silently.
-    if (this.#ws.readyState !== OPEN || this.#transport.destroyed) {
+    if (this.#framing.readyState !== OPEN || this.#transport.destroyed) {
       return rejected(new NgiError('STREAM_CLOSED', 'send(): the WebSocket is closing or closed'));
     }
-    if (!this.#compressing) {
+    if (!this.#framing.compressing) {
       // Uncompressed frames are written to the transport synchronously: the message has been
       // handed over (spec/features.md), and unless that filled the transport's buffer there
       // is nothing to wait for. Waiting for the write's completion instead would add an
       // event-loop turn to every round trip of a request/response protocol.
-      this.#ws.send(data, { binary: typeof data !== 'string' });
+      this.#framing.send(data);
       if (!this.#transport.writableNeedDrain) return RESOLVED;
       return this.#drained();
     }
     return new Promise((resolve, reject) => {
-      this.#ws.send(data, { binary: typeof data !== 'string' }, (error?: Error) => {
+      this.#framing.send(data, (error) => {
         if (error) reject(new NgiError('STREAM_CLOSED', 'send(): the WebSocket closed before the message was sent', { cause: error }));
         else resolve();
       });
@@ -355,18 +282,18 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   }
 
   ping(data?: Uint8Array): Promise<void> {
-    if (this.#ws.readyState !== OPEN) return rejected(new NgiError('STREAM_CLOSED', 'ping(): the WebSocket is closed'));
+    if (this.#framing.readyState !== OPEN) return rejected(new NgiError('STREAM_CLOSED', 'ping(): the WebSocket is closed'));
     // RFC 6455 §5.5: control frame payloads are at most 125 bytes.
     if (data !== undefined && data.byteLength > 125) return rejected(new NgiError('INVALID_OPTION', `ping(): at most 125 bytes of data, got ${data.byteLength}`));
     return new Promise((resolve, reject) => {
-      this.#ws.ping(data, undefined, (error?: Error) => (error ? reject(new NgiError('STREAM_CLOSED', 'ping() failed', { cause: error })) : resolve()));
+      this.#framing.ping(data, (error) => (error ? reject(new NgiError('STREAM_CLOSED', 'ping() failed', { cause: error })) : resolve()));
     });
   }
 
   close(code = 1000, reason = ''): Promise<WebSocketCloseInfo> {
-    if (this.#ws.readyState === OPEN || this.#ws.readyState === CONNECTING) {
+    if (this.#framing.readyState === OPEN || this.#framing.readyState === CONNECTING) {
       try {
-        this.#ws.close(code, reason);
+        this.#framing.close(code, reason);
       } catch (error) {
         // ws rejects codes RFC 6455 §7.4 does not allow and reasons over 123 bytes.
         return rejected(new NgiError('INVALID_OPTION', `close(): ${(error as Error).message}`, { cause: error }));
@@ -377,11 +304,11 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
 
   /** Server shutdown: close 1001 "going away" (RFC 6455 §7.4.1). */
   goAway(): void {
-    if (this.#ws.readyState === OPEN) this.#ws.close(1001, 'server shutting down');
+    if (this.#framing.readyState === OPEN) this.#framing.close(1001, 'server shutting down');
   }
 
   /** Drops the transport without a close handshake (drain timeout). */
   terminate(): void {
-    this.#ws.terminate();
+    this.#framing.terminate();
   }
 }

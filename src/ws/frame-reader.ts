@@ -1,0 +1,296 @@
+/**
+ * Reads a client's WebSocket frames (RFC 6455 §5), sans I/O: bytes in through push(),
+ * messages and control frames out through a sink. The server side only: every frame must be
+ * masked (§5.1), and no extension is negotiated, so RSV1-3 must be clear (§5.2).
+ *
+ * A frame whose payload is already in the chunk is unmasked in place and handed on as a view
+ * of that chunk, no copy (ws does the same); a payload spread over chunks is copied into one
+ * buffer of its announced length as the chunks arrive, never re-concatenated.
+ */
+import { isUtf8 } from 'node:buffer';
+import { endianness } from 'node:os';
+import { isValidCloseCode, NO_STATUS } from './close-codes.ts';
+import { WsFrameError } from './errors.ts';
+
+export interface FrameSink {
+  /** A whole message. Text has been checked to be UTF-8 (§8.1). */
+  onMessage(data: Buffer, binary: boolean): void;
+  onPing(payload: Buffer): void;
+  onPong(payload: Buffer): void;
+  /** A Close frame (§5.5.1): its code, 1005 when it had none, and its reason. Nothing is read after it. */
+  onClose(code: number, reason: string): void;
+}
+
+export const OPCODE_CONTINUATION = 0x0;
+export const OPCODE_TEXT = 0x1;
+export const OPCODE_BINARY = 0x2;
+export const OPCODE_CLOSE = 0x8;
+export const OPCODE_PING = 0x9;
+export const OPCODE_PONG = 0xa;
+
+/** Control frames carry at most 125 bytes (§5.5). */
+const MAX_CONTROL_PAYLOAD = 125;
+/** Payloads of at least this many bytes are unmasked a 32-bit word at a time. */
+const WORD_UNMASK_FROM = 32;
+const LITTLE_ENDIAN = endianness() === 'LE';
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * XORs `buf[start, end)` with the 4-byte mask, starting at mask byte `phase` (a payload that
+ * arrives in pieces continues where the last piece stopped). Returns the next phase.
+ */
+export function unmask(buf: Buffer, start: number, end: number, mask: Buffer, phase: number): number {
+  let i = start;
+  if (end - start >= WORD_UNMASK_FROM) {
+    // Byte by byte up to a 4-byte boundary of the underlying memory, then whole words.
+    while (((buf.byteOffset + i) & 3) !== 0) buf[i++]! ^= mask[phase++ & 3]!;
+    const words = (end - i) >>> 2;
+    const m0 = mask[phase & 3]!, m1 = mask[(phase + 1) & 3]!, m2 = mask[(phase + 2) & 3]!, m3 = mask[(phase + 3) & 3]!;
+    const word = LITTLE_ENDIAN ? m0 | (m1 << 8) | (m2 << 16) | (m3 << 24) : (m0 << 24) | (m1 << 16) | (m2 << 8) | m3;
+    const view = new Int32Array(buf.buffer, buf.byteOffset + i, words);
+    for (let w = 0; w < words; w++) view[w]! ^= word;
+    i += words << 2;
+  }
+  while (i < end) buf[i++]! ^= mask[phase++ & 3]!;
+  return phase & 3;
+}
+
+/** A fragmented message's payload, grown by doubling: many small fragments cost no object each. */
+class MessageBuilder {
+  #bytes: Buffer;
+  length = 0;
+
+  constructor(capacity: number) {
+    this.#bytes = Buffer.allocUnsafe(Math.max(capacity, 1024));
+  }
+
+  append(part: Buffer): void {
+    const needed = this.length + part.length;
+    if (needed > this.#bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.#bytes.length * 2));
+      this.#bytes.copy(grown, 0, 0, this.length);
+      this.#bytes = grown;
+    }
+    part.copy(this.#bytes, this.length);
+    this.length = needed;
+  }
+
+  take(): Buffer {
+    return this.#bytes.subarray(0, this.length);
+  }
+}
+
+export class FrameReader {
+  readonly #sink: FrameSink;
+  readonly #maxMessageSize: number;
+  /** Bytes received and not yet parsed: a partial frame head, or what arrived while paused. */
+  #pending: Buffer | undefined;
+  #paused = false;
+  /** A Close frame was read, or the peer broke the protocol: nothing more is parsed. */
+  #done = false;
+
+  // The frame whose payload is being gathered across chunks.
+  #payload: Buffer | undefined;
+  #payloadFilled = 0;
+  #maskPhase = 0;
+  #mask: Buffer = EMPTY;
+  #opcode = 0;
+  #fin = false;
+
+  // The message being assembled from fragments (§5.4).
+  /** Its opcode (text or binary) while a fragmented message is open, else 0. */
+  #fragmentedOpcode = 0;
+  #fragments: MessageBuilder | undefined;
+  /** Payload bytes of the current data message so far, for maxMessageSize. */
+  #messageLength = 0;
+
+  constructor(sink: FrameSink, maxMessageSize: number) {
+    this.#sink = sink;
+    this.#maxMessageSize = maxMessageSize;
+  }
+
+  /** True once a Close frame was read or an error thrown. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** Parses what it can of `chunk`. Throws a WsFrameError when the peer broke the protocol. */
+  push(chunk: Buffer): void {
+    if (this.#done) return;
+    if (this.#pending !== undefined) {
+      chunk = Buffer.concat([this.#pending, chunk]);
+      this.#pending = undefined;
+    }
+    this.#parse(chunk);
+  }
+
+  /** Stops handing out frames: what arrives is kept until resume(). */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    const pending = this.#pending;
+    if (pending !== undefined && !this.#done) {
+      this.#pending = undefined;
+      this.#parse(pending);
+    }
+  }
+
+  #fail(error: WsFrameError): never {
+    this.#done = true;
+    this.#pending = undefined;
+    this.#payload = undefined;
+    this.#fragments = undefined;
+    throw error;
+  }
+
+  #parse(buf: Buffer): void {
+    let offset = 0;
+    const length = buf.length;
+    while (!this.#paused && !this.#done) {
+      if (this.#payload !== undefined) {
+        // The rest of a payload that started in an earlier chunk.
+        const payload = this.#payload;
+        const take = Math.min(payload.length - this.#payloadFilled, length - offset);
+        buf.copy(payload, this.#payloadFilled, offset, offset + take);
+        this.#maskPhase = unmask(payload, this.#payloadFilled, this.#payloadFilled + take, this.#mask, this.#maskPhase);
+        this.#payloadFilled += take;
+        offset += take;
+        if (this.#payloadFilled < payload.length) break;
+        this.#payload = undefined;
+        this.#frame(payload);
+        continue;
+      }
+      const available = length - offset;
+      if (available < 2) break;
+      const b0 = buf[offset]!;
+      const b1 = buf[offset + 1]!;
+      const short = b1 & 0x7f;
+      const headLength = short === 126 ? 8 : short === 127 ? 14 : 6;
+      if (available < headLength) {
+        // The two first bytes can already be refused; the rest waits for the whole head.
+        this.#checkFirstBytes(b0, b1, short);
+        break;
+      }
+      this.#checkFirstBytes(b0, b1, short);
+      let payloadLength = short;
+      if (short === 126) payloadLength = buf.readUInt16BE(offset + 2);
+      else if (short === 127) {
+        const high = buf.readUInt32BE(offset + 2);
+        // A length JavaScript cannot hold exactly (§5.2 allows 63 bits): ws refuses it the same way.
+        if (high > 2 ** 21 - 1) this.#fail(new WsFrameError('WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', 'payload length above 2^53 - 1'));
+        payloadLength = high * 2 ** 32 + buf.readUInt32BE(offset + 6);
+      }
+      if (this.#opcode < 0x8 && payloadLength > 0) {
+        this.#messageLength += payloadLength;
+        if (this.#messageLength > this.#maxMessageSize) {
+          this.#fail(new WsFrameError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `message larger than ${this.#maxMessageSize} bytes`));
+        }
+      }
+      this.#mask = buf.subarray(offset + headLength - 4, offset + headLength);
+      offset += headLength;
+      if (length - offset >= payloadLength) {
+        const payload = buf.subarray(offset, offset + payloadLength);
+        unmask(payload, 0, payloadLength, this.#mask, 0);
+        offset += payloadLength;
+        this.#frame(payload);
+        continue;
+      }
+      // The payload continues in later chunks: gather it into one buffer of its length.
+      this.#mask = Buffer.from(this.#mask); // the chunk it points into is not kept
+      const payload = Buffer.allocUnsafe(payloadLength);
+      const take = length - offset;
+      buf.copy(payload, 0, offset, length);
+      this.#maskPhase = unmask(payload, 0, take, this.#mask, 0);
+      this.#payloadFilled = take;
+      this.#payload = payload;
+      offset = length;
+      break;
+    }
+    if (offset < length && !this.#done) this.#pending = offset === 0 ? buf : buf.subarray(offset);
+  }
+
+  /** The checks of §5.2 that the first two bytes decide; sets #opcode and #fin. */
+  #checkFirstBytes(b0: number, b1: number, short: number): void {
+    if ((b0 & 0x30) !== 0) this.#fail(new WsFrameError('WS_ERR_UNEXPECTED_RSV_2_3', 'RSV2 and RSV3 must be clear'));
+    if ((b0 & 0x40) !== 0) this.#fail(new WsFrameError('WS_ERR_UNEXPECTED_RSV_1', 'RSV1 must be clear'));
+    const fin = (b0 & 0x80) !== 0;
+    let opcode = b0 & 0x0f;
+    if (opcode === OPCODE_CONTINUATION) {
+      if (this.#fragmentedOpcode === 0) this.#fail(new WsFrameError('WS_ERR_INVALID_OPCODE', 'invalid opcode 0'));
+      opcode = this.#fragmentedOpcode;
+    } else if (opcode === OPCODE_TEXT || opcode === OPCODE_BINARY) {
+      // §5.4: the fragments of one message are not interleaved with another message.
+      if (this.#fragmentedOpcode !== 0) this.#fail(new WsFrameError('WS_ERR_INVALID_OPCODE', `invalid opcode ${opcode}`));
+      this.#messageLength = 0;
+    } else if (opcode === OPCODE_CLOSE || opcode === OPCODE_PING || opcode === OPCODE_PONG) {
+      // §5.5: control frames are never fragmented and carry at most 125 bytes; a Close
+      // payload is empty or starts with a 2-byte code.
+      if (!fin) this.#fail(new WsFrameError('WS_ERR_EXPECTED_FIN', 'FIN must be set'));
+      if (short > MAX_CONTROL_PAYLOAD || (opcode === OPCODE_CLOSE && short === 1)) {
+        this.#fail(new WsFrameError('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', `invalid payload length ${short}`));
+      }
+    } else {
+      this.#fail(new WsFrameError('WS_ERR_INVALID_OPCODE', `invalid opcode ${opcode}`));
+    }
+    // §5.1: a server must close the connection on an unmasked client frame.
+    if ((b1 & 0x80) === 0) this.#fail(new WsFrameError('WS_ERR_EXPECTED_MASK', 'MASK must be set'));
+    this.#opcode = opcode;
+    this.#fin = fin;
+  }
+
+  /** One whole, unmasked frame. */
+  #frame(payload: Buffer): void {
+    const opcode = this.#opcode;
+    if (opcode >= OPCODE_CLOSE) {
+      this.#control(opcode, payload);
+      return;
+    }
+    if (!this.#fin) {
+      if (this.#fragmentedOpcode === 0) {
+        this.#fragmentedOpcode = opcode;
+        this.#fragments = new MessageBuilder(payload.length * 2);
+      }
+      if (payload.length > 0) this.#fragments!.append(payload);
+      return;
+    }
+    let data = payload;
+    if (this.#fragmentedOpcode !== 0) {
+      this.#fragments!.append(payload);
+      data = this.#fragments!.take();
+      this.#fragments = undefined;
+      this.#fragmentedOpcode = 0;
+    }
+    if (opcode === OPCODE_TEXT) {
+      if (!isUtf8(data)) this.#fail(new WsFrameError('WS_ERR_INVALID_UTF8', 'invalid UTF-8 sequence'));
+      this.#sink.onMessage(data, false);
+    } else {
+      this.#sink.onMessage(data, true);
+    }
+  }
+
+  #control(opcode: number, payload: Buffer): void {
+    if (opcode === OPCODE_PING) {
+      this.#sink.onPing(payload);
+      return;
+    }
+    if (opcode === OPCODE_PONG) {
+      this.#sink.onPong(payload);
+      return;
+    }
+    if (payload.length === 0) {
+      this.#done = true;
+      this.#sink.onClose(NO_STATUS, '');
+      return;
+    }
+    const code = payload.readUInt16BE(0);
+    if (!isValidCloseCode(code)) this.#fail(new WsFrameError('WS_ERR_INVALID_CLOSE_CODE', `invalid status code ${code}`));
+    const reason = payload.subarray(2);
+    if (!isUtf8(reason)) this.#fail(new WsFrameError('WS_ERR_INVALID_UTF8', 'invalid UTF-8 sequence'));
+    this.#done = true;
+    this.#sink.onClose(code, reason.toString('utf8'));
+  }
+}
