@@ -35,6 +35,15 @@ const ENGINE_SUITES = [
   'test/interop/grpc.test.ts',
   'test/browser/websocket-chromium.test.ts',
 ];
+// `--websocket-framing ws`: the WebSocket suites run again on ws's framing (test/helpers/server.ts
+// reads NGI_TEST_WEBSOCKET_FRAMING); the default pass runs NGI's own, the server's default.
+// (test/server/websocket-framing.test.ts runs both framings itself.)
+const WEBSOCKET_SUITES = [
+  'test/server/websocket.test.ts',
+  'test/server/websocket-denial.test.ts',
+  'test/server/websocket-scale.test.ts',
+  'test/browser/websocket-chromium.test.ts',
+];
 const args = process.argv.slice(2);
 function option(name) {
   const at = args.indexOf(name);
@@ -43,14 +52,18 @@ function option(name) {
 const both = option('--engine');
 const http2Only = option('--http2-engine');
 const engine = both ?? http2Only;
+const framing = option('--websocket-framing');
 const targets = args;
-const files = (targets.length ? targets : engine ? ENGINE_SUITES : ['test']).flatMap((t) => collect(t, []));
+const defaults = engine ? ENGINE_SUITES : framing ? WEBSOCKET_SUITES : ['test'];
+const files = (targets.length ? targets : defaults).flatMap((t) => collect(t, []));
 if (files.length === 0) {
   console.error('run-tests: no *.test.ts files found');
   process.exit(1);
 }
-console.log(`run-tests: ${process.execPath} (${process.version}), ${files.length} files${both ? `, HTTP/1.x and HTTP/2 engine ${both}` : http2Only ? `, HTTP/2 engine ${http2Only}` : ''}`);
+const passes = [both && `HTTP/1.x and HTTP/2 engine ${both}`, !both && http2Only && `HTTP/2 engine ${http2Only}`, framing && `WebSocket framing ${framing}`].filter(Boolean);
+console.log(`run-tests: ${process.execPath} (${process.version}), ${files.length} files${passes.map((p) => `, ${p}`).join('')}`);
 const env = { ...process.env };
+if (framing) env.NGI_TEST_WEBSOCKET_FRAMING = framing;
 if (engine) env.NGI_TEST_HTTP2_ENGINE = engine;
 if (both) env.NGI_TEST_HTTP1_ENGINE = both;
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });

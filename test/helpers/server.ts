@@ -31,9 +31,23 @@ export const TEST_HTTP2_ENGINE: 'node' | 'ngi' = process.env.NGI_TEST_HTTP2_ENGI
  */
 export const TEST_HTTP1_ENGINE: 'node' | 'ngi' = process.env.NGI_TEST_HTTP1_ENGINE === 'ngi' ? 'ngi' : 'node';
 
+/**
+ * The WebSocket framing the suite runs on: NGI_TEST_WEBSOCKET_FRAMING=ws runs the WebSocket
+ * tests again on ws's framing (scripts/run-tests.mjs --websocket-framing ws).
+ */
+export const TEST_WEBSOCKET_FRAMING: 'ngi' | 'ws' = process.env.NGI_TEST_WEBSOCKET_FRAMING === 'ws' ? 'ws' : 'ngi';
+
 /** serve() on 127.0.0.1, port 0, no access log unless asked. */
 export function startServer<S>(app: AppExport<S>, options: ServeOptions = {}): Promise<ServerHandle> {
-  return serve(app, { host: '127.0.0.1', port: 0, accessLog: false, http2Engine: TEST_HTTP2_ENGINE, http1Engine: TEST_HTTP1_ENGINE, ...options });
+  return serve(app, {
+    host: '127.0.0.1',
+    port: 0,
+    accessLog: false,
+    http2Engine: TEST_HTTP2_ENGINE,
+    http1Engine: TEST_HTTP1_ENGINE,
+    ...options,
+    websocket: { framing: TEST_WEBSOCKET_FRAMING, ...options.websocket },
+  });
 }
 
 /** Runs fn with a started server and always closes it. */
@@ -59,7 +73,10 @@ export interface CliServer {
 
 /** `ngi serve <module> --port 0 ...args` as a child process, with this test's node binary (and extra environment). */
 export function startCli(modulePath: string, args: string[] = [], timeoutMs = 20_000, env: NodeJS.ProcessEnv = {}): Promise<CliServer> {
-  const child = spawn(process.execPath, [NGI_BIN, 'serve', modulePath, '--port', '0', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  // The suite's engines and framing, unless the test chose its own.
+  const chosen = (flag: string, value: string): string[] => (args.includes(flag) ? [] : [flag, value]);
+  const suite = [...chosen('--http1-engine', TEST_HTTP1_ENGINE), ...chosen('--http2-engine', TEST_HTTP2_ENGINE), ...chosen('--websocket-framing', TEST_WEBSOCKET_FRAMING)];
+  const child = spawn(process.execPath, [NGI_BIN, 'serve', modulePath, '--port', '0', ...suite, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let err = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => (err += d));

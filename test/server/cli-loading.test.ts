@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { startCli } from '../helpers/server.ts';
+import { NGI_BIN, startCli } from '../helpers/server.ts';
+import { run } from '../helpers/run.ts';
 
 const PLAIN_JS = fileURLToPath(new URL('../fixtures/plain-js.mjs', import.meta.url));
 const THROWS = fileURLToPath(new URL('../fixtures/throws-ngi-error.ts', import.meta.url));
@@ -55,5 +56,17 @@ test('ngi serve caps V8\'s young generation where the runtime can re-execute its
     assert.ok(!execArgv.some((arg) => arg.startsWith('--max-semi-space-size')), `the user's NODE_OPTIONS value stands: ${JSON.stringify(execArgv)}`);
   } finally {
     await own.stop();
+  }
+});
+
+test('engine and framing flags: an unknown value is refused with exit code 2 and names the flag', async () => {
+  for (const [flag, expected] of [
+    ['--http1-engine', /--http1-engine must be node or ngi, got llhttp/],
+    ['--http2-engine', /--http2-engine must be node or ngi, got llhttp/],
+    ['--websocket-framing', /--websocket-framing must be ngi or ws, got llhttp/],
+  ] as const) {
+    const result = await run(process.execPath, [NGI_BIN, 'serve', PLAIN_JS, '--port', '0', flag, 'llhttp'], { timeoutMs: 15_000 });
+    assert.equal(result.code, 2, `${flag}: ${result.stderr}`);
+    assert.match(result.stderr, expected);
   }
 });
