@@ -191,15 +191,29 @@ export class NgiFraming implements Framing, FrameSink {
   }
 
   pause(): void {
-    if (this.#paused || this.#readyState === CLOSED || this.#reader.done) return;
+    // A transport that is gone is not paused: #onClose hands over every frame left (ws too).
+    if (this.#paused || this.#readyState === CLOSED || this.#reader.done || this.#transport.destroyed) return;
     this.#paused = true;
     this.#reader.pause();
     this.#transport.pause();
   }
 
+  /**
+   * Frames held back are delivered from the next tick, never from inside this call, as ws's
+   * resume() does (it resumes the socket, which flows from the next tick): NgiWebSocket
+   * resumes while it takes a message from its queue, and a message delivered from inside
+   * would overtake that one (receive() would then run its handler out of order, or twice at
+   * once).
+   */
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
+    process.nextTick(this.#resumeReading);
+  }
+
+  readonly #resumeReading = (): void => {
+    // Paused again meanwhile, or closed: #onClose has delivered what was held.
+    if (this.#paused || this.#readyState === CLOSED) return;
     try {
       this.#reader.resume();
     } catch (error) {
@@ -209,7 +223,7 @@ export class NgiFraming implements Framing, FrameSink {
     }
     // Reading what was held may have paused again.
     if (!this.#paused && !this.#reader.done) this.#transport.resume();
-  }
+  };
 
   terminate(): void {
     if (this.#readyState === CLOSED) return;

@@ -74,14 +74,20 @@ export class WsFraming implements Framing {
 
   constructor(transport: Duplex, head: Buffer, deflate: Deflate | undefined, limits: WebSocketLimits, events: FramingEvents) {
     this.compressing = deflate !== undefined;
-    // ws >= 8.19 needs autoPong and closeTimeout here, or every close ends as 1006.
+    // ws >= 8.19 needs autoPong and closeTimeout here, or every close ends as 1006. The
+    // bounds below are the ones ws's own WebSocketServer sets (8.23): without them a peer that
+    // floods Pings and never reads would queue Pongs without end (ws drops it after 60
+    // unwritten), and a message could be split into any number of fragments or chunks.
     const socket = new (wsLibrary().WebSocket as unknown as new (address: null, protocols: undefined, options: object) => WsWebSocket)(null, undefined, {
       autoPong: true,
+      maxPendingAutoPongs: 60,
       closeTimeout: limits.closeTimeout,
     });
     if (deflate) (socket as unknown as { _extensions: Record<string, unknown> })._extensions = deflate.extensions;
     (socket as unknown as { setSocket(s: Duplex, h: Buffer, o: object): void }).setSocket(transport, head, {
       maxPayload: limits.maxMessageSize,
+      maxBufferedChunks: 256 * 1024,
+      maxFragments: 16 * 1024,
       allowSynchronousEvents: true,
       skipUTF8Validation: false,
     });

@@ -4,8 +4,9 @@
  * masked (§5.1), and no extension is negotiated, so RSV1-3 must be clear (§5.2).
  *
  * A frame whose payload is already in the chunk is unmasked in place and handed on as a view
- * of that chunk, no copy (ws does the same); a payload spread over chunks is copied into one
- * buffer of its announced length as the chunks arrive, never re-concatenated.
+ * of that chunk, no copy (ws does the same); a payload spread over chunks is unmasked piece by
+ * piece and joined once, when it is whole, so what a connection holds grows with the bytes
+ * that arrived, never with a length a head announced.
  */
 import { isUtf8 } from 'node:buffer';
 import { endianness } from 'node:os';
@@ -89,9 +90,11 @@ export class FrameReader {
   /** A Close frame was read, or the peer broke the protocol: nothing more is parsed. */
   #done = false;
 
-  // The frame whose payload is being gathered across chunks.
-  #payload: Buffer | undefined;
-  #payloadFilled = 0;
+  // The frame whose payload is being gathered across chunks: its pieces, unmasked in place,
+  // joined once it is whole. Memory grows with what arrived, never with what a head announced.
+  #parts: Buffer[] | undefined;
+  #partsLength = 0;
+  #payloadLength = 0;
   #maskPhase = 0;
   #mask: Buffer = EMPTY;
   #opcode = 0;
@@ -142,7 +145,7 @@ export class FrameReader {
   #fail(error: WsFrameError): never {
     this.#done = true;
     this.#pending = undefined;
-    this.#payload = undefined;
+    this.#parts = undefined;
     this.#fragments = undefined;
     throw error;
   }
@@ -151,16 +154,18 @@ export class FrameReader {
     let offset = 0;
     const length = buf.length;
     while (!this.#paused && !this.#done) {
-      if (this.#payload !== undefined) {
+      if (this.#parts !== undefined) {
         // The rest of a payload that started in an earlier chunk.
-        const payload = this.#payload;
-        const take = Math.min(payload.length - this.#payloadFilled, length - offset);
-        buf.copy(payload, this.#payloadFilled, offset, offset + take);
-        this.#maskPhase = unmask(payload, this.#payloadFilled, this.#payloadFilled + take, this.#mask, this.#maskPhase);
-        this.#payloadFilled += take;
+        const take = Math.min(this.#payloadLength - this.#partsLength, length - offset);
+        const part = buf.subarray(offset, offset + take);
+        this.#maskPhase = unmask(part, 0, take, this.#mask, this.#maskPhase);
+        this.#parts.push(part);
+        this.#partsLength += take;
         offset += take;
-        if (this.#payloadFilled < payload.length) break;
-        this.#payload = undefined;
+        if (this.#partsLength < this.#payloadLength) break;
+        const payload = Buffer.concat(this.#parts, this.#payloadLength);
+        this.#parts = undefined;
+        this.#mask = EMPTY;
         this.#frame(payload);
         continue;
       }
@@ -169,13 +174,12 @@ export class FrameReader {
       const b0 = buf[offset]!;
       const b1 = buf[offset + 1]!;
       const short = b1 & 0x7f;
-      const headLength = short === 126 ? 8 : short === 127 ? 14 : 6;
-      if (available < headLength) {
-        // The two first bytes can already be refused; the rest waits for the whole head.
-        this.#checkFirstBytes(b0, b1, short);
-        break;
-      }
+      const lengthEnd = short === 126 ? 4 : short === 127 ? 10 : 2;
+      const headLength = lengthEnd + 4;
+      // The two first bytes can already be refused, and so can the length once it is here;
+      // the rest waits for the whole head.
       this.#checkFirstBytes(b0, b1, short);
+      if (available < lengthEnd) break;
       let payloadLength = short;
       if (short === 126) payloadLength = buf.readUInt16BE(offset + 2);
       else if (short === 127) {
@@ -184,29 +188,33 @@ export class FrameReader {
         if (high > 2 ** 21 - 1) this.#fail(new WsFrameError('WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', 'payload length above 2^53 - 1'));
         payloadLength = high * 2 ** 32 + buf.readUInt32BE(offset + 6);
       }
-      if (this.#opcode < 0x8 && payloadLength > 0) {
-        this.#messageLength += payloadLength;
-        if (this.#messageLength > this.#maxMessageSize) {
-          this.#fail(new WsFrameError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `message larger than ${this.#maxMessageSize} bytes`));
-        }
+      // RFC 6455 §10.4: a message over the limit is refused as soon as its length is read, not
+      // once the mask key has come too (ws refuses it there). The length counts once, when the
+      // whole head is here: a partial head is looked at again with the next chunk.
+      const messageLength = this.#opcode < 0x8 ? this.#messageLength + payloadLength : this.#messageLength;
+      if (messageLength > this.#maxMessageSize) {
+        this.#fail(new WsFrameError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', `message larger than ${this.#maxMessageSize} bytes`));
       }
-      this.#mask = buf.subarray(offset + headLength - 4, offset + headLength);
+      if (available < headLength) break;
+      this.#messageLength = messageLength;
+      // A view while the payload is in this chunk; a field only when it spans chunks (a field
+      // holding a view would keep the chunk alive after its frames were read).
+      const mask = buf.subarray(offset + headLength - 4, offset + headLength);
       offset += headLength;
       if (length - offset >= payloadLength) {
         const payload = buf.subarray(offset, offset + payloadLength);
-        unmask(payload, 0, payloadLength, this.#mask, 0);
+        unmask(payload, 0, payloadLength, mask, 0);
         offset += payloadLength;
         this.#frame(payload);
         continue;
       }
-      // The payload continues in later chunks: gather it into one buffer of its length.
-      this.#mask = Buffer.from(this.#mask); // the chunk it points into is not kept
-      const payload = Buffer.allocUnsafe(payloadLength);
-      const take = length - offset;
-      buf.copy(payload, 0, offset, length);
-      this.#maskPhase = unmask(payload, 0, take, this.#mask, 0);
-      this.#payloadFilled = take;
-      this.#payload = payload;
+      // The payload continues in later chunks.
+      this.#mask = Buffer.from(mask);
+      const part = buf.subarray(offset, length);
+      this.#maskPhase = unmask(part, 0, part.length, this.#mask, 0);
+      this.#parts = [part];
+      this.#partsLength = part.length;
+      this.#payloadLength = payloadLength;
       offset = length;
       break;
     }
