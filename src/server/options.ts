@@ -45,7 +45,7 @@ export interface WebSocketOptions {
   /**
    * What frames messages. 'ngi' (default): NGI's own framing (src/ws/). 'ws': the ws library's.
    * A connection that negotiated permessage-deflate is framed by ws either way. See
-   * docs/server-behavior.md §6.1.
+   * docs/server-behavior.md §5.2.
    */
   framing: 'ngi' | 'ws';
 }

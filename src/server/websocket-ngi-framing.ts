@@ -46,13 +46,15 @@ export class NgiFraming implements Framing, FrameSink {
     // As ws does: the HTTP/1.1 glue's timeouts no longer apply, and small frames go out at once.
     socket.setTimeout?.(0);
     socket.setNoDelay?.(true);
+    // Bytes that came with the handshake are the first frames. They go back into the
+    // transport before the 'data' listener makes it flow (ws's order): then they are read from
+    // the next tick, in order with what follows, and never from inside this constructor,
+    // before NgiWebSocket has its framing.
+    if (head.length > 0) transport.unshift(head);
     transport.on('data', this.#onData);
     transport.on('end', this.#onEnd);
     transport.on('error', this.#onError);
     transport.once('close', this.#onClose);
-    // Bytes that came with the handshake are the first frames: they are read when the
-    // transport flows, in order with what follows.
-    if (head.length > 0) transport.unshift(head);
   }
 
   get readyState(): number {
@@ -89,7 +91,9 @@ export class NgiFraming implements Framing, FrameSink {
     const transport = this.#transport;
     transport.off('data', this.#onData);
     transport.off('end', this.#onEnd);
-    clearTimeout(this.#closeTimer);
+    // CLOSING before the held frames are read: a Close or a Ping among them must not write to
+    // the dead transport, nor start a close timer nothing would clear (ws sets it first too).
+    if (this.#readyState === OPEN) this.#readyState = CLOSING;
     // Frames still buffered in a paused transport are delivered before the close, as ws does:
     // the application's queue has no limit once the connection is over.
     this.#paused = false;
@@ -102,6 +106,7 @@ export class NgiFraming implements Framing, FrameSink {
         if (!(error instanceof WsFrameError)) throw error;
       }
     }
+    clearTimeout(this.#closeTimer);
     this.#readyState = CLOSED;
     this.#events.closed(this.#closeCode, this.#closeReason);
   };
@@ -111,7 +116,7 @@ export class NgiFraming implements Framing, FrameSink {
     this.#failed = true;
     this.#stopReading();
     if (this.#readyState === OPEN) this.#sendClose(error.closeCode, '');
-    else if (this.#closeFrameSent) this.#transport.end();
+    else if (this.#closeFrameSent && !this.#transport.destroyed) this.#transport.end();
   }
 
   /** After a Close or a protocol error: bytes that follow are read and dropped, so 'end' and 'close' arrive. */
@@ -155,7 +160,7 @@ export class NgiFraming implements Framing, FrameSink {
     this.#stopReading();
     // §5.5.1: answer with a Close, echoing the code (none for a Close that had none).
     if (this.#readyState === OPEN) this.#sendClose(code === NO_STATUS ? undefined : code, reason);
-    else if (this.#closeFrameSent) this.#transport.end();
+    else if (this.#closeFrameSent && !this.#transport.destroyed) this.#transport.end();
   }
 
   // Framing: called by NgiWebSocket.

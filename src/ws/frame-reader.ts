@@ -4,9 +4,9 @@
  * masked (§5.1), and no extension is negotiated, so RSV1-3 must be clear (§5.2).
  *
  * A frame whose payload is already in the chunk is unmasked in place and handed on as a view
- * of that chunk, no copy (ws does the same); a payload spread over chunks is unmasked piece by
- * piece and joined once, when it is whole, so what a connection holds grows with the bytes
- * that arrived, never with a length a head announced.
+ * of that chunk, no copy (ws does the same); a payload spread over chunks is copied out of
+ * them into one growing buffer (ByteBuilder), so what a connection holds is at most twice the
+ * bytes that arrived, never a length a head announced, however small the chunks.
  */
 import { isUtf8 } from 'node:buffer';
 import { endianness } from 'node:os';
@@ -56,24 +56,36 @@ export function unmask(buf: Buffer, start: number, end: number, mask: Buffer, ph
   return phase & 3;
 }
 
-/** A fragmented message's payload, grown by doubling: many small fragments cost no object each. */
-class MessageBuilder {
+/**
+ * Bytes gathered from pieces: a payload spread over chunks, or the fragments of a message.
+ * One buffer grown by doubling up to the most it can hold, so neither a payload sent a byte
+ * per chunk nor a message of many tiny fragments costs an object per piece, and what it holds
+ * is at most twice what arrived (never what a head announced).
+ */
+class ByteBuilder {
   #bytes: Buffer;
   length = 0;
+  readonly #max: number;
 
-  constructor(capacity: number) {
-    this.#bytes = Buffer.allocUnsafe(Math.max(capacity, 1024));
+  constructor(expected: number, max: number) {
+    this.#max = max;
+    this.#bytes = Buffer.allocUnsafe(Math.min(Math.max(expected, 1024), max));
   }
 
   append(part: Buffer): void {
     const needed = this.length + part.length;
     if (needed > this.#bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(needed, this.#bytes.length * 2));
+      const grown = Buffer.allocUnsafe(Math.max(needed, Math.min(this.#bytes.length * 2, this.#max)));
       this.#bytes.copy(grown, 0, 0, this.length);
       this.#bytes = grown;
     }
     part.copy(this.#bytes, this.length);
     this.length = needed;
+  }
+
+  /** Unmasks what was appended from `from` on; returns the next mask phase. */
+  unmaskFrom(from: number, mask: Buffer, phase: number): number {
+    return unmask(this.#bytes, from, this.length, mask, phase);
   }
 
   take(): Buffer {
@@ -90,10 +102,8 @@ export class FrameReader {
   /** A Close frame was read, or the peer broke the protocol: nothing more is parsed. */
   #done = false;
 
-  // The frame whose payload is being gathered across chunks: its pieces, unmasked in place,
-  // joined once it is whole. Memory grows with what arrived, never with what a head announced.
-  #parts: Buffer[] | undefined;
-  #partsLength = 0;
+  // The frame whose payload is being gathered across chunks, copied out of them as they come.
+  #gathering: ByteBuilder | undefined;
   #payloadLength = 0;
   #maskPhase = 0;
   #mask: Buffer = EMPTY;
@@ -103,7 +113,7 @@ export class FrameReader {
   // The message being assembled from fragments (§5.4).
   /** Its opcode (text or binary) while a fragmented message is open, else 0. */
   #fragmentedOpcode = 0;
-  #fragments: MessageBuilder | undefined;
+  #fragments: ByteBuilder | undefined;
   /** Payload bytes of the current data message so far, for maxMessageSize. */
   #messageLength = 0;
 
@@ -145,7 +155,7 @@ export class FrameReader {
   #fail(error: WsFrameError): never {
     this.#done = true;
     this.#pending = undefined;
-    this.#parts = undefined;
+    this.#gathering = undefined;
     this.#fragments = undefined;
     throw error;
   }
@@ -154,19 +164,18 @@ export class FrameReader {
     let offset = 0;
     const length = buf.length;
     while (!this.#paused && !this.#done) {
-      if (this.#parts !== undefined) {
+      const gathering = this.#gathering;
+      if (gathering !== undefined) {
         // The rest of a payload that started in an earlier chunk.
-        const take = Math.min(this.#payloadLength - this.#partsLength, length - offset);
-        const part = buf.subarray(offset, offset + take);
-        this.#maskPhase = unmask(part, 0, take, this.#mask, this.#maskPhase);
-        this.#parts.push(part);
-        this.#partsLength += take;
+        const take = Math.min(this.#payloadLength - gathering.length, length - offset);
+        const from = gathering.length;
+        gathering.append(buf.subarray(offset, offset + take));
+        this.#maskPhase = gathering.unmaskFrom(from, this.#mask, this.#maskPhase);
         offset += take;
-        if (this.#partsLength < this.#payloadLength) break;
-        const payload = Buffer.concat(this.#parts, this.#payloadLength);
-        this.#parts = undefined;
+        if (gathering.length < this.#payloadLength) break;
+        this.#gathering = undefined;
         this.#mask = EMPTY;
-        this.#frame(payload);
+        this.#frame(gathering.take());
         continue;
       }
       const available = length - offset;
@@ -211,9 +220,10 @@ export class FrameReader {
       // The payload continues in later chunks.
       this.#mask = Buffer.from(mask);
       const part = buf.subarray(offset, length);
-      this.#maskPhase = unmask(part, 0, part.length, this.#mask, 0);
-      this.#parts = [part];
-      this.#partsLength = part.length;
+      const gather = new ByteBuilder(part.length * 2, payloadLength);
+      gather.append(part);
+      this.#maskPhase = gather.unmaskFrom(0, this.#mask, 0);
+      this.#gathering = gather;
       this.#payloadLength = payloadLength;
       offset = length;
       break;
@@ -260,7 +270,7 @@ export class FrameReader {
     if (!this.#fin) {
       if (this.#fragmentedOpcode === 0) {
         this.#fragmentedOpcode = opcode;
-        this.#fragments = new MessageBuilder(payload.length * 2);
+        this.#fragments = new ByteBuilder(payload.length * 2, this.#maxMessageSize);
       }
       if (payload.length > 0) this.#fragments!.append(payload);
       return;

@@ -39,7 +39,13 @@ function writeHead(out: Buffer, opcode: number, length: number): number {
  * Writes one whole frame to `out`. `done` runs when the transport has taken the last byte (or
  * failed). Returns what write() returned: false when the transport's buffer is full.
  */
-export function writeFrame(out: Writable, opcode: number, payload: string | Uint8Array, done?: (error?: Error | null) => void): boolean {
+export function writeFrame(out: Writable, opcode: number, data: string | ArrayBufferView | ArrayBuffer, done?: (error?: Error | null) => void): boolean {
+  let payload: string | Uint8Array;
+  if (typeof data === 'string' || data instanceof Uint8Array) payload = data;
+  // Any other view (DataView, Uint16Array, …) or an ArrayBuffer: its bytes, not its elements
+  // (set() would copy element by element and leave the rest of the frame uninitialized).
+  else if (ArrayBuffer.isView(data)) payload = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  else payload = Buffer.from(data);
   if (typeof payload === 'string') {
     const length = Buffer.byteLength(payload);
     if (length <= COALESCE_LIMIT) {

@@ -1153,6 +1153,21 @@ for (const framing of FRAMINGS) {
         assert.equal((await peer.nthMessage(2)).payload.toString(), 'and after');
       }),
     );
+
+    it('h1: frames in the same write as the Upgrade request, under maxQueuedBytes 1: accept() resolves and every message arrives', { timeout: 10_000 }, () =>
+      // The framing must not read the handshake's bytes from inside its constructor: there the
+      // first message pauses reading before the WebSocket has its framing (found in review:
+      // accept() rejected with "Cannot read properties of undefined (reading 'pause')").
+      withHarness(framing, echo, { maxQueuedBytes: 1 }, async (h) => {
+        const head = Buffer.concat([clientFrame(TEXT, 'one'), clientFrame(TEXT, 'two'), clientFrame(TEXT, 'three')]);
+        const peer = await rawH1(h.port, head);
+        h.defer(() => peer.destroy());
+        await peer.until('three echoes', () => peer.messages().length === 3);
+        assert.deepEqual(peer.messages().map((f) => f.payload.toString()), ['one', 'two', 'three']);
+        const conn = await h.conn();
+        assert.deepEqual(conn.messages.map((m) => m.data), ['one', 'two', 'three']);
+      }),
+    );
   });
 }
 

@@ -12,6 +12,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { FrameReader, unmask, type FrameSink } from '../../src/ws/frame-reader.ts';
 import { closePayload, writeFrame } from '../../src/ws/frame-writer.ts';
 import { WsFrameError } from '../../src/ws/errors.ts';
@@ -21,6 +23,8 @@ import { isValidCloseCode } from '../../src/ws/close-codes.ts';
 // Helpers
 
 const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+// gc() for the memory test, without --expose-gc on the command line.
+setFlagsFromString('--expose-gc');
 
 interface FrameOptions {
   fin?: boolean;
@@ -555,6 +559,34 @@ describe('FrameReader: maxMessageSize (RFC 6455 §10.4, close code 1009)', () =>
 // ---------------------------------------------------------------------------------------------
 // FrameReader: pause() and resume()
 
+describe('FrameReader: memory under tiny chunks', () => {
+  test('a payload sent a byte per chunk holds about its bytes, not an object per chunk', () => {
+    // Found in review: the pieces of a payload spread over chunks were kept as views until it
+    // was whole, each holding its chunk's own memory (200-400 bytes per byte received): a 16 MiB
+    // frame sent a byte per TCP segment or DATA frame would take gigabytes.
+    const gc = runInNewContext('gc') as () => void;
+    const PIECES = 200_000;
+    const { reader, rec } = newReader(1 << 20);
+    reader.push(Buffer.from('82ff' + PIECES.toString(16).padStart(16, '0') + '00000000', 'hex'));
+    gc();
+    const before = process.memoryUsage();
+    for (let i = 0; i < PIECES - 1; i++) {
+      const chunk = Buffer.allocUnsafeSlow(1); // its own memory, as a socket read's
+      chunk[0] = i & 0xff;
+      reader.push(chunk);
+    }
+    gc();
+    const after = process.memoryUsage();
+    const held = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
+    assert.ok(held < 4 * PIECES, `${held} bytes held for ${PIECES - 1} bytes received`);
+    assert.equal(rec.events.length, 0);
+    reader.push(Buffer.from([0xff]));
+    assert.equal(rec.events.length, 1);
+    assert.equal(rec.raw[0]!.length, PIECES);
+    assert.equal(rec.raw[0]![PIECES - 2], (PIECES - 2) & 0xff);
+  });
+});
+
 describe('FrameReader: pause() and resume()', () => {
   const three = (): Buffer => Buffer.concat([frame(0x1, 'one'), frame(0x9, 'p'), frame(0x2, Buffer.from([2])), frame(0x1, 'three')]);
   const all: Event[] = [['text', 'one'], ['ping', '70'], ['binary', '02'], ['text', 'three']];
@@ -705,7 +737,7 @@ function serverFrame(opcode: number, payload: Buffer): Buffer {
   return Buffer.concat([head, payload]);
 }
 
-async function written(opcode: number, payload: string | Uint8Array): Promise<{ bytes: Buffer; calls: Buffer[][] }> {
+async function written(opcode: number, payload: string | ArrayBufferView | ArrayBuffer): Promise<{ bytes: Buffer; calls: Buffer[][] }> {
   const { out, calls, bytes } = collector();
   await new Promise<void>((resolve, reject) => {
     writeFrame(out, opcode, payload, (error) => (error ? reject(error) : resolve()));
@@ -755,6 +787,26 @@ describe('writeFrame()', () => {
       new Uint8Array(ab).fill(0xee, n + 3);
       const { bytes } = await written(0x2, view);
       assert.ok(bytes.equals(serverFrame(0x2, Buffer.from(view))), `${n} bytes`);
+    }
+  });
+
+  test('other views and ArrayBuffers are sent as their bytes, never with uninitialized memory', async () => {
+    // Found in review: set() copied a Uint16Array element by element (half the frame unset)
+    // and an ArrayBuffer or DataView not at all, and allocUnsafe's old bytes went out.
+    for (const n of [0, 24, 126, 16384, 16386, 70000]) {
+      const source = bytesOf(n, n + 3);
+      const ab = new ArrayBuffer(n + 8);
+      new Uint8Array(ab).set(source, 4);
+      const cases: Array<[string, ArrayBufferView | ArrayBuffer]> = [
+        ['ArrayBuffer', ab.slice(4, 4 + n)],
+        ['DataView', new DataView(ab, 4, n)],
+        ['Uint16Array', n % 2 === 0 ? new Uint16Array(ab, 4, n / 2) : new Uint8Array(0)],
+      ];
+      for (const [kind, payload] of cases) {
+        const expected = kind === 'Uint16Array' && n % 2 !== 0 ? Buffer.alloc(0) : source;
+        const { bytes } = await written(0x2, payload);
+        assert.ok(bytes.equals(serverFrame(0x2, expected)), `${kind} of ${n} bytes`);
+      }
     }
   });
 
