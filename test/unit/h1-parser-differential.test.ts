@@ -30,6 +30,7 @@ import net from 'node:net';
 import { HeadScanner, parseRequestHead } from '../../src/h1/request-head.ts';
 import { ChunkedDecoder } from '../../src/h1/chunked.ts';
 import { H1ParseError } from '../../src/h1/errors.ts';
+import { Rng } from '../helpers/rng.ts';
 
 /** node's default --max-http-header-size, and NGI's default limits.maxHeaderSize. */
 const MAX_HEADER = 16 * 1024;
@@ -513,29 +514,6 @@ function assertNoFailures(report: Report): void {
 
 // ---------------------------------------------------------------------------------------------
 // Generation: seeded mutations of valid messages.
-
-/** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
-class Rng {
-  #s: number;
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-}
 
 /** One request: its request line and field lines (latin1, no CRLF), and its body as sent. */
 interface Msg {

@@ -44,6 +44,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { FrameReader, type FrameSink } from '../../src/ws/frame-reader.ts';
 import { WsFrameError, type WsFrameErrorCode } from '../../src/ws/errors.ts';
+import { Rng } from '../helpers/rng.ts';
 
 const DEFAULT_CASES = 3000;
 const FUZZ_CASES = process.env.NGI_WS_FUZZ_CASES !== undefined ? Number(process.env.NGI_WS_FUZZ_CASES) : DEFAULT_CASES;
@@ -183,34 +184,6 @@ function runNgi(chunks: readonly Buffer[], maxMessageSize: number, pauses?: Rng)
 
 // ---------------------------------------------------------------------------------------------
 // Generation
-
-/** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
-class Rng {
-  #s: number;
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-}
 
 interface Spec {
   fin: boolean;
