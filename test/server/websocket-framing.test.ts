@@ -24,6 +24,7 @@ import type { ServeOptions, WebSocketOptions } from '../../src/server/options.ts
 import { startServer, portOf } from '../helpers/server.ts';
 import { deferred, within } from '../helpers/raw.ts';
 import { connectH2, h2WebSocket, openH2WebSocket, wsClosed, WsInbox, type WsReceived } from '../helpers/ws-h2.ts';
+import { closeBody, frame as clientFrame } from '../helpers/ws-frame.ts';
 
 const FRAMINGS = ['ngi', 'ws'] as const;
 type FramingName = (typeof FRAMINGS)[number];
@@ -43,45 +44,8 @@ const PONG = 0xa;
 // Frames
 // ---------------------------------------------------------------------------------------
 
-const MASK_KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+/** A legal masking key that leaves the payload as it is: cheap for bulk frames. */
 const ZERO_KEY = Buffer.alloc(4);
-
-/**
- * A client frame (RFC 6455 §5.2) of any length, masked unless told otherwise. A zero mask key
- * is a legal key that leaves the payload as it is: cheap for bulk frames.
- */
-function clientFrame(opcode: number, payload: Buffer | string = Buffer.alloc(0), options: { mask?: boolean; fin?: boolean; rsv1?: boolean; key?: Buffer } = {}): Buffer {
-  const data = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-  const mask = options.mask ?? true;
-  const key = options.key ?? MASK_KEY;
-  const length = data.length;
-  const lengthBytes = length < 126 ? 0 : length < 65536 ? 2 : 8;
-  const head = Buffer.alloc(2 + lengthBytes + (mask ? 4 : 0));
-  head[0] = ((options.fin ?? true) ? 0x80 : 0) | (options.rsv1 ? 0x40 : 0) | opcode;
-  if (length < 126) head[1] = length;
-  else if (length < 65536) {
-    head[1] = 126;
-    head.writeUInt16BE(length, 2);
-  } else {
-    head[1] = 127;
-    head.writeBigUInt64BE(BigInt(length), 2);
-  }
-  if (!mask) return Buffer.concat([head, data]);
-  head[1] |= 0x80;
-  key.copy(head, 2 + lengthBytes);
-  if (key.equals(ZERO_KEY)) return Buffer.concat([head, data]);
-  const masked = Buffer.allocUnsafe(length);
-  for (let i = 0; i < length; i++) masked[i] = data[i]! ^ key[i & 3]!;
-  return Buffer.concat([head, masked]);
-}
-
-/** A Close frame's payload: the code, then the reason. */
-function closeBody(code: number, reason = ''): Buffer {
-  const body = Buffer.alloc(2 + Buffer.byteLength(reason));
-  body.writeUInt16BE(code, 0);
-  body.write(reason, 2, 'utf8');
-  return body;
-}
 
 interface ServerFrame {
   fin: boolean;
@@ -577,7 +541,7 @@ for (const framing of FRAMINGS) {
       // sees no Close frame: 1006 (RFC 6455 §7.1.5), on both framings.
       const protocolErrors: { name: string; bytes: () => Buffer; code: number; maxMessageSize?: number }[] = [
         { name: 'an unmasked frame', bytes: () => clientFrame(TEXT, 'hi', { mask: false }), code: 1002 },
-        { name: 'RSV1 without permessage-deflate', bytes: () => clientFrame(TEXT, 'hi', { rsv1: true }), code: 1002 },
+        { name: 'RSV1 without permessage-deflate', bytes: () => clientFrame(TEXT, 'hi', { rsv: 0x40 }), code: 1002 },
         { name: 'a reserved data opcode (0x3)', bytes: () => clientFrame(0x3, 'hi'), code: 1002 },
         { name: 'a reserved control opcode (0xB)', bytes: () => clientFrame(0xb, 'hi'), code: 1002 },
         { name: 'a continuation with no message open', bytes: () => clientFrame(CONTINUATION, 'hi'), code: 1002 },

@@ -18,6 +18,7 @@ import { FrameReader, unmask, type FrameSink } from '../../src/ws/frame-reader.t
 import { closePayload, writeFrame } from '../../src/ws/frame-writer.ts';
 import { WsFrameError } from '../../src/ws/errors.ts';
 import { isValidCloseCode } from '../../src/ws/close-codes.ts';
+import { closeBody, frame } from '../helpers/ws-frame.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -26,47 +27,6 @@ const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
 // gc() for the memory test, without --expose-gc on the command line.
 setFlagsFromString('--expose-gc');
 
-interface FrameOptions {
-  fin?: boolean;
-  /** RSV1-3 as the 0x70 bits of the first byte. */
-  rsv?: number;
-  mask?: boolean;
-  key?: Buffer;
-  /** The length form: 7, 16 or 64 bits; the smallest that fits unless told (§5.2 allows any). */
-  form?: 7 | 16 | 64;
-  /** The 64-bit length written in place of the payload's (the payload itself is not written). */
-  announce?: bigint;
-}
-
-/** A client frame (RFC 6455 §5.2), masked with KEY unless told otherwise. */
-function frame(opcode: number, payload: Buffer | string, o: FrameOptions = {}): Buffer {
-  const data = typeof payload === 'string' ? Buffer.from(payload) : payload;
-  const mask = o.mask ?? true;
-  const key = o.key ?? KEY;
-  const length = data.length;
-  const form = o.announce !== undefined ? 64 : (o.form ?? (length < 126 ? 7 : length < 65536 ? 16 : 64));
-  const head: number[] = [((o.fin ?? true) ? 0x80 : 0) | (o.rsv ?? 0) | opcode];
-  const m = mask ? 0x80 : 0;
-  if (form === 7) head.push(m | length);
-  else if (form === 16) head.push(m | 126, length >>> 8, length & 0xff);
-  else {
-    head.push(m | 127);
-    const n = o.announce ?? BigInt(length);
-    for (let shift = 56n; shift >= 0n; shift -= 8n) head.push(Number((n >> shift) & 0xffn));
-  }
-  if (!mask) return Buffer.concat([Buffer.from(head), data]);
-  const masked = Buffer.alloc(length);
-  for (let i = 0; i < length; i++) masked[i] = data[i]! ^ key[i & 3]!;
-  return Buffer.concat([Buffer.from(head), key, masked]);
-}
-
-function closeBody(code: number, reason: Buffer | string = ''): Buffer {
-  const r = typeof reason === 'string' ? Buffer.from(reason) : reason;
-  const b = Buffer.alloc(2 + r.length);
-  b.writeUInt16BE(code, 0);
-  r.copy(b, 2);
-  return b;
-}
 
 type Event = readonly ['text', string] | readonly ['binary', string] | readonly ['ping', string] | readonly ['pong', string] | readonly ['close', number, string];
 

@@ -45,6 +45,7 @@ import type { Writable } from 'node:stream';
 import { FrameReader, type FrameSink } from '../../src/ws/frame-reader.ts';
 import { WsFrameError, type WsFrameErrorCode } from '../../src/ws/errors.ts';
 import { Rng } from '../helpers/rng.ts';
+import { frame } from '../helpers/ws-frame.ts';
 
 const DEFAULT_CASES = 3000;
 const FUZZ_CASES = process.env.NGI_WS_FUZZ_CASES !== undefined ? Number(process.env.NGI_WS_FUZZ_CASES) : DEFAULT_CASES;
@@ -343,26 +344,13 @@ function serialize(frames: readonly Spec[]): Serialized {
   let at = 0;
   for (const f of frames) {
     const n = f.payload.length;
-    const form = f.announce !== undefined ? 64 : f.form === 'min' ? (n < 126 ? 7 : n < 65536 ? 16 : 64) : n >= 65536 ? 64 : f.form;
-    const head: number[] = [(f.fin ? 0x80 : 0) | (f.rsv & 0x70) | (f.opcode & 0x0f)];
-    const m = f.masked ? 0x80 : 0;
-    if (form === 7) head.push(m | n);
-    else if (form === 16) head.push(m | 126, n >>> 8, n & 0xff);
-    else {
-      head.push(m | 127);
-      const big = f.announce ?? BigInt(n);
-      for (let shift = 56n; shift >= 0n; shift -= 8n) head.push(Number((big >> shift) & 0xffn));
-    }
-    let body = f.payload;
-    if (f.masked) {
-      head.push(...f.key);
-      body = Buffer.allocUnsafe(n);
-      for (let i = 0; i < n; i++) body[i] = f.payload[i]! ^ f.key[i & 3]!;
-    }
+    // A fixed length form only where the length fits it; the smallest form otherwise.
+    const form = f.form === 'min' || n >= 65536 ? undefined : f.form;
+    const bytes = frame(f.opcode & 0x0f, f.payload, { fin: f.fin, rsv: f.rsv & 0x70, mask: f.masked, key: f.key, form, announce: f.announce });
     bounds.push(at);
-    heads.push([at, at + head.length]);
-    parts.push(Buffer.from(head), body);
-    at += head.length + n;
+    heads.push([at, at + bytes.length - n]);
+    parts.push(bytes);
+    at += bytes.length;
   }
   bounds.push(at);
   return { bytes: Buffer.concat(parts), heads, bounds };
