@@ -9,6 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ErrorCode, Flag, FrameType, SettingId } from '../../src/h2/frames.ts';
 import { HpackDecoder, HpackEncoder } from '../../src/h2/hpack.ts';
+import { Waiters } from './waiters.ts';
 
 export { ErrorCode, Flag, FrameType, SettingId };
 
@@ -119,7 +120,7 @@ export class H2FrameClient {
   #input: Buffer = Buffer.alloc(0);
   #block: { frame: Frame; parts: Buffer[] } | undefined;
   #closed = false;
-  #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   #ackSettings: boolean;
   #ackPings: boolean;
   #returnCredit: boolean;
@@ -171,7 +172,7 @@ export class H2FrameClient {
   }
 
   #wake(): void {
-    for (const w of [...this.#waiters]) w();
+    this.#waiters.wake();
   }
 
   #onData(chunk: Buffer): void {
@@ -338,28 +339,14 @@ export class H2FrameClient {
 
   /** Resolves when `ready()` holds; rejects on timeout, or when the connection closes first. */
   until(ready: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (ready()) {
-          done();
-          resolve();
-        } else if (this.#closed) {
-          done();
-          reject(new Error(`connection closed while waiting for ${what}; frames: ${this.describe()}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`no ${what} within ${timeoutMs} ms; frames: ${this.describe()}`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-      };
-      this.#waiters.add(check);
-      check();
-    });
+    return this.#waiters.until(
+      ready,
+      () => (this.#closed ? new Error(`connection closed while waiting for ${what}; frames: ${this.describe()}`) : undefined),
+      () => new Error(`no ${what} within ${timeoutMs} ms; frames: ${this.describe()}`),
+      timeoutMs,
+    );
   }
+
 
   /** The first received frame matching `match` (already received or still to come). */
   async waitFor(match: (frame: Frame) => boolean, what: string, timeoutMs = 5000): Promise<Frame> {

@@ -4,6 +4,7 @@
  * parser for the responses that come back.
  */
 import net from 'node:net';
+import { Waiters } from './waiters.ts';
 
 export interface RawEvent {
   /** ms since connect. */
@@ -18,7 +19,7 @@ export class RawClient {
   #data = Buffer.alloc(0);
   #closed = false;
   #closedAt: number | undefined;
-  #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   readonly closed: Promise<void>;
 
   private constructor(socket: net.Socket) {
@@ -51,7 +52,7 @@ export class RawClient {
   }
 
   #wake(): void {
-    for (const w of [...this.#waiters]) w();
+    this.#waiters.wake();
   }
 
   /** Everything received so far. */
@@ -77,36 +78,14 @@ export class RawClient {
   }
 
   /** Resolves when `ready(received)` is true; rejects after `timeoutMs` or if the socket closes first. */
-  until(ready: (text: string) => boolean, timeoutMs = 5000): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        let ok: boolean;
-        try {
-          ok = ready(this.text);
-        } catch (error) {
-          done();
-          reject(error);
-          return;
-        }
-        if (ok) {
-          done();
-          resolve(this.text);
-        } else if (this.#closed) {
-          done();
-          reject(new Error(`connection closed before the expected bytes; got ${JSON.stringify(this.text)}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out after ${timeoutMs} ms; got ${JSON.stringify(this.text)}`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-      };
-      this.#waiters.add(check);
-      check();
-    });
+  async until(ready: (text: string) => boolean, timeoutMs = 5000): Promise<string> {
+    await this.#waiters.until(
+      () => ready(this.text),
+      () => (this.#closed ? new Error(`connection closed before the expected bytes; got ${JSON.stringify(this.text)}`) : undefined),
+      () => new Error(`timed out after ${timeoutMs} ms; got ${JSON.stringify(this.text)}`),
+      timeoutMs,
+    );
+    return this.text;
   }
 
   /** Waits for `count` complete responses (see parseResponses). */

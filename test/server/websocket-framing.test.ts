@@ -25,6 +25,7 @@ import { startServer, portOf } from '../helpers/server.ts';
 import { deferred, within } from '../helpers/raw.ts';
 import { connectH2, h2WebSocket, openH2WebSocket, wsClosed, WsInbox, type WsReceived } from '../helpers/ws-h2.ts';
 import { closeBody, frame as clientFrame } from '../helpers/ws-frame.ts';
+import { Waiters } from '../helpers/waiters.ts';
 
 const FRAMINGS = ['ngi', 'ws'] as const;
 type FramingName = (typeof FRAMINGS)[number];
@@ -90,7 +91,7 @@ class Peer {
   closed = false;
   endedAt: number | undefined;
   closedAt: number | undefined;
-  readonly #waiters = new Set<() => void>();
+  readonly #waiters = new Waiters();
   readonly #release: () => Promise<void>;
   readonly handshake = deferred<string>();
 
@@ -161,7 +162,7 @@ class Peer {
   }
 
   #wake(): void {
-    for (const w of [...this.#waiters]) w();
+    this.#waiters.wake();
   }
 
   /** The server ended or dropped the transport. */
@@ -175,31 +176,16 @@ class Peer {
 
   /** Resolves when `condition()` holds; rejects after `ms`, or once the transport closed without it. */
   until(what: string, condition: () => boolean, ms = 5000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (condition()) {
-          done();
-          resolve();
-        } else if (this.closed) {
-          done();
-          reject(new Error(`${this.kind}: the transport closed before ${what}; frames: ${this.describe()}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`${this.kind}: no ${what} within ${ms} ms; frames: ${this.describe()}`));
-      }, ms);
+    return this.#waiters.until(
+      condition,
+      () => (this.closed ? new Error(`${this.kind}: the transport closed before ${what}; frames: ${this.describe()}`) : undefined),
+      () => new Error(`${this.kind}: no ${what} within ${ms} ms; frames: ${this.describe()}`),
+      ms,
       // Conditions on more than the frames (the writable side's drain) are polled too.
-      const poll = setInterval(check, 10);
-      const done = (): void => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        this.#waiters.delete(check);
-      };
-      this.#waiters.add(check);
-      check();
-    });
+      10,
+    );
   }
+
 
   /** The first frame with this opcode, once there is one. */
   async frame(opcode: number, what = `a frame with opcode ${opcode}`, ms = 5000): Promise<ServerFrame> {
@@ -219,25 +205,14 @@ class Peer {
 
   /** Resolves when the server ended or dropped the transport. */
   waitGone(ms = 5000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (this.gone) {
-          done();
-          resolve();
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`${this.kind}: the server did not close within ${ms} ms; frames: ${this.describe()}`));
-      }, ms);
-      const done = (): void => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-      };
-      this.#waiters.add(check);
-      check();
-    });
+    return this.#waiters.until(
+      () => this.gone,
+      () => undefined,
+      () => new Error(`${this.kind}: the server did not close within ${ms} ms; frames: ${this.describe()}`),
+      ms,
+    );
   }
+
 
   describe(): string {
     const shown = this.frames.slice(0, 12).map((f) => `${f.opcode}:${f.payload.length > 24 ? `${f.payload.length}B` : JSON.stringify(f.payload.toString('latin1'))}`);
