@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
-import { ngiServe } from '../lib/helpers.ts';
+import { readFileSync } from 'node:fs';
+import { distUnavailable, ngiServe } from '../lib/helpers.ts';
 import type { Contender } from '../lib/types.ts';
 
 export default {
@@ -14,5 +14,5 @@ export default {
     return ngiServe(context, context.root);
   },
   version: ({ root }) => `${(JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version} (this tree, dist/)`,
-  unavailable: ({ root }) => (existsSync(path.join(root, 'dist/cli/run.js')) ? undefined : 'dist/ is not built (npm run build)'),
+  unavailable: distUnavailable,
 } satisfies Contender;

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Command, StartContext } from './types.ts';
+import type { Command, Contender, Protocol, StartContext } from './types.ts';
 
 /** The contenders' own packages live in bench/node_modules (`npm run bench:install`), apart from the project's. */
 function packageDir(root: string, name: string): string | undefined {
@@ -59,6 +59,27 @@ export function binaryVersion(binary: string, args: string[] = ['--version']): s
  * `ngi serve` of a built tree, as the CLI runs: dist/cli/run.js (which re-executes itself with
  * --max-semi-space-size=8 where the runtime can) and that tree's bench app.
  */
+/** `unavailable` of the contenders that run this tree's compiled CLI. */
+export function distUnavailable({ root }: { root: string }): string | undefined {
+  return existsSync(path.join(root, 'dist/cli/run.js')) ? undefined : 'dist/ is not built (npm run build)';
+}
+
+/**
+ * NGI from this tree with `flags` added to its command line (one engine or framing swapped):
+ * the same CLI, app and tree as `ngi`, on the protocols where the flags make a difference.
+ */
+export function ngiVariant(name: string, label: string, protocols: readonly Protocol[], flags: readonly string[]): Contender {
+  return {
+    name,
+    label,
+    runtime: 'node',
+    protocols,
+    start: (context) => ngiServe(context, context.root, flags),
+    version: () => `this tree, dist/, ${flags.join(' ')}`,
+    unavailable: distUnavailable,
+  };
+}
+
 export function ngiServe(context: StartContext, root: string, extra: readonly string[] = []): Command {
   const args = [path.join(root, 'dist/cli/run.js'), 'serve', path.join(root, 'bench/apps/ngi-app.mjs'), '--port', String(context.port), '--quiet', '--drain-timeout', '1000', ...extra];
   if (context.tls) args.push('--cert', context.tls.cert, '--key', context.tls.key);

@@ -260,7 +260,7 @@ export class NgiWebSocket implements WebSocket, AsyncIterable<WebSocketMessage> 
   }
 
   send(data: string | Uint8Array): Promise<void> {
-    // A destroyed transport may not have told ws yet: its frames would be dropped silently.
+    // A destroyed transport may not have told the framing yet: its frames would be dropped silently.
     if (this.#framing.readyState !== OPEN || this.#transport.destroyed) {
       return rejected(new NgiError('STREAM_CLOSED', 'send(): the WebSocket is closing or closed'));
     }
