@@ -14,10 +14,11 @@ function collect(target, out) {
   return out;
 }
 
-// `--engine ngi`: the suites that reach HTTP/1.x or HTTP/2 run again on NGI's own parser and
-// framing (test/helpers/server.ts reads NGI_TEST_HTTP1_ENGINE and NGI_TEST_HTTP2_ENGINE);
-// without targets, those files below. `--http2-engine ngi` switches HTTP/2 only.
-// (test/server/h1-engine.test.ts runs both HTTP/1.x engines itself.)
+// The default pass runs on the server's defaults: NGI's own HTTP/1.x parser and HTTP/2 framing.
+// `--engine node`: the suites that reach HTTP/1.x or HTTP/2 run again on node:http and
+// node:http2 (test/helpers/server.ts reads NGI_TEST_HTTP1_ENGINE and NGI_TEST_HTTP2_ENGINE);
+// without targets, those files below. `--http2-engine node` switches HTTP/2 only.
+// (test/server/h1-engine.test.ts and test/server/h2spec.test.ts run both engines themselves.)
 const ENGINE_SUITES = [
   'test/server/http1.test.ts',
   'test/server/websocket-scale.test.ts',
@@ -34,6 +35,7 @@ const ENGINE_SUITES = [
   'test/server/websocket-denial.test.ts',
   'test/interop/grpc.test.ts',
   'test/browser/websocket-chromium.test.ts',
+  'test/server/workers.test.ts',
 ];
 // `--websocket-framing ws`: the WebSocket suites run again on ws's framing (test/helpers/server.ts
 // reads NGI_TEST_WEBSOCKET_FRAMING); the default pass runs NGI's own, the server's default.
@@ -64,6 +66,12 @@ const passes = [both && `HTTP/1.x and HTTP/2 engine ${both}`, !both && http2Only
 console.log(`run-tests: ${process.execPath} (${process.version}), ${files.length} files${passes.map((p) => `, ${p}`).join('')}`);
 const env = { ...process.env };
 if (framing) env.NGI_TEST_WEBSOCKET_FRAMING = framing;
+for (const [flag, value] of [['--engine', both], ['--http2-engine', http2Only]]) {
+  if (value !== undefined && value !== 'node' && value !== 'ngi') {
+    console.error(`run-tests: ${flag} must be node or ngi, got ${value}`);
+    process.exit(2);
+  }
+}
 if (engine) env.NGI_TEST_HTTP2_ENGINE = engine;
 if (both) env.NGI_TEST_HTTP1_ENGINE = both;
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });

@@ -113,7 +113,7 @@ export function svg(results: ResultsFile): string {
       const c = scenario.contenders[name]!;
       const s = c.summary!;
       const scale = (v: number): number => (max > 0 ? (v / max) * barArea : 0);
-      const color = name === 'ngi' ? '#d6336c' : name === 'ngi-h2' ? '#ae3ec9' : name === 'ngi-h1' ? '#f76707' : name === 'ngi-ws-framing' ? '#e8590c' : scenario.baselines.includes(name) ? '#495057' : c.runtime === 'node' ? '#74c0fc' : '#ffa94d';
+      const color = name === 'ngi' ? '#d6336c' : name === 'ngi-node-h2' ? '#ae3ec9' : name === 'ngi-node-h1' ? '#f76707' : name === 'ngi-ws-framing' ? '#e8590c' : scenario.baselines.includes(name) ? '#495057' : c.runtime === 'node' ? '#74c0fc' : '#ffa94d';
       const ratio = baseline && name !== baseline ? scenario.ratios[baseline]?.[name] : undefined;
       const ratioText = ratio ? `  ${ratio.median.toFixed(2)}x ${BASELINE_NAMES[baseline!] ?? baseline}` : '';
       parts.push(`<text x="${labelWidth - 6}" y="${y + 14}" font-size="12" text-anchor="end">${escapeXml(c.label)}</text>`);

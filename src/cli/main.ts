@@ -24,8 +24,8 @@ Options:
   --self-signed           TLS with a fresh self-signed certificate for localhost
   --drain-timeout <ms>    how long shutdown waits for in-flight requests (default 30000)
   --workers <n>           serve from n processes sharing the port (node:cluster; default 1)
-  --http1-engine <e>      what parses HTTP/1.x: node (node:http, default) or ngi (NGI's own)
-  --http2-engine <e>      what frames HTTP/2: node (node:http2, default) or ngi (NGI's own)
+  --http1-engine <e>      what parses HTTP/1.x: ngi (NGI's own, default) or node (node:http)
+  --http2-engine <e>      what frames HTTP/2: ngi (NGI's own, default) or node (node:http2)
   --websocket-framing <f> what frames WebSocket messages: ngi (NGI's own, default) or ws
   --quiet                 no access log
   --debug                 error details in 500 responses
@@ -87,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const flag of ['http1-engine', 'http2-engine'] as const) {
     const engine = values[flag];
     if (engine === undefined) continue;
-    if (engine !== 'node' && engine !== 'ngi') return fail(`--${flag} must be node or ngi, got ${engine}`);
+    if (engine !== 'node' && engine !== 'ngi') return fail(`--${flag} must be ngi or node, got ${engine}`);
     if (flag === 'http1-engine') options.http1Engine = engine;
     else options.http2Engine = engine;
   }

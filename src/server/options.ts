@@ -83,22 +83,23 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /**
    * HTTP/2 prioritization. 'rfc9218' (default): SETTINGS_NO_RFC7540_PRIORITIES=1 is advertised
-   * and nghttp2 schedules responses by RFC 9218 urgency. 'rfc7540': the setting is not sent, so
-   * a Node 20 server keeps and reports clients' RFC 7540 signals (features.priority.rfc7540), at
-   * the price of urgency scheduling on Node 20 (later lines schedule by urgency either way and
-   * report no RFC 7540 signals).
+   * and responses are scheduled by RFC 9218 urgency. 'rfc7540': the setting is not sent. That
+   * matters on http2Engine 'node' only: a Node 20 server then keeps and reports clients' RFC 7540
+   * signals (features.priority.rfc7540), at the price of urgency scheduling on Node 20 (later
+   * lines schedule by urgency either way and report no RFC 7540 signals). NGI's own framing
+   * schedules by urgency and reports no RFC 7540 signals with either value.
    */
   priorities?: 'rfc9218' | 'rfc7540';
   /**
-   * What frames HTTP/2. 'node' (default): node:http2 (nghttp2). 'ngi': NGI's own framing in
-   * JavaScript (src/h2/), several times faster per request; it does not report RFC 7540
-   * priority signals. See docs/server-behavior.md §4.1.
+   * What frames HTTP/2. 'ngi' (default): NGI's own framing in JavaScript (src/h2/), several
+   * times faster per request than node:http2; it does not report RFC 7540 priority signals.
+   * 'node': node:http2 (nghttp2). See docs/server-behavior.md §4 and §4.1.
    */
   http2Engine?: 'node' | 'ngi';
   /**
-   * What parses and frames HTTP/1.x. 'node' (default): node:http (llhttp). 'ngi': NGI's own
-   * parser and serializer on the socket (src/h1/), strict against request smuggling (RFC 9112
-   * §6.3, §11.2). See docs/server-behavior.md §5.1.
+   * What parses and frames HTTP/1.x. 'ngi' (default): NGI's own parser and serializer on the
+   * socket (src/h1/), strict against request smuggling (RFC 9112 §6.3, §11.2). 'node':
+   * node:http (llhttp). See docs/server-behavior.md §5 and §5.1.
    */
   http1Engine?: 'node' | 'ngi';
   /** Install SIGINT/SIGTERM handlers that close the server gracefully. Default false. */
@@ -180,11 +181,11 @@ export function resolveOptions(options: ServeOptions = {}): ResolvedOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new NgiError('INVALID_OPTION', `port must be an integer from 0 to 65535, got ${String(port)}`);
   }
-  const http2Engine = options.http2Engine ?? 'node';
+  const http2Engine = options.http2Engine ?? 'ngi';
   if (http2Engine !== 'node' && http2Engine !== 'ngi') {
     throw new NgiError('INVALID_OPTION', `http2Engine must be 'node' or 'ngi', got ${JSON.stringify(http2Engine)}`);
   }
-  const http1Engine = options.http1Engine ?? 'node';
+  const http1Engine = options.http1Engine ?? 'ngi';
   if (http1Engine !== 'node' && http1Engine !== 'ngi') {
     throw new NgiError('INVALID_OPTION', `http1Engine must be 'node' or 'ngi', got ${JSON.stringify(http1Engine)}`);
   }

@@ -20,16 +20,18 @@ export function testCertificate(): { cert: string; key: string } {
 export const portOf = (url: string): number => Number(new URL(url).port);
 
 /**
- * The HTTP/2 engine the suite runs on: NGI_TEST_HTTP2_ENGINE=ngi runs the HTTP/2 tests again on
- * NGI's own framing (scripts/run-tests.mjs --http2-engine ngi).
+ * The HTTP/2 engine the suite runs on: NGI's own framing, the server's default;
+ * NGI_TEST_HTTP2_ENGINE=node runs the HTTP/2 tests again on node:http2
+ * (scripts/run-tests.mjs --engine node, or --http2-engine node).
  */
-export const TEST_HTTP2_ENGINE: 'node' | 'ngi' = process.env.NGI_TEST_HTTP2_ENGINE === 'ngi' ? 'ngi' : 'node';
+export const TEST_HTTP2_ENGINE: 'node' | 'ngi' = process.env.NGI_TEST_HTTP2_ENGINE === 'node' ? 'node' : 'ngi';
 
 /**
- * The HTTP/1.x engine the suite runs on: NGI_TEST_HTTP1_ENGINE=ngi runs the HTTP/1.1 tests again
- * on NGI's own parser (scripts/run-tests.mjs --engine ngi).
+ * The HTTP/1.x engine the suite runs on: NGI's own parser, the server's default;
+ * NGI_TEST_HTTP1_ENGINE=node runs the HTTP/1.1 tests again on node:http
+ * (scripts/run-tests.mjs --engine node).
  */
-export const TEST_HTTP1_ENGINE: 'node' | 'ngi' = process.env.NGI_TEST_HTTP1_ENGINE === 'ngi' ? 'ngi' : 'node';
+export const TEST_HTTP1_ENGINE: 'node' | 'ngi' = process.env.NGI_TEST_HTTP1_ENGINE === 'node' ? 'node' : 'ngi';
 
 /**
  * The WebSocket framing the suite runs on: NGI_TEST_WEBSOCKET_FRAMING=ws runs the WebSocket

@@ -61,8 +61,8 @@ test('ngi serve caps V8\'s young generation where the runtime can re-execute its
 
 test('engine and framing flags: an unknown value is refused with exit code 2 and names the flag', async () => {
   for (const [flag, expected] of [
-    ['--http1-engine', /--http1-engine must be node or ngi, got llhttp/],
-    ['--http2-engine', /--http2-engine must be node or ngi, got llhttp/],
+    ['--http1-engine', /--http1-engine must be ngi or node, got llhttp/],
+    ['--http2-engine', /--http2-engine must be ngi or node, got llhttp/],
     ['--websocket-framing', /--websocket-framing must be ngi or ws, got llhttp/],
   ] as const) {
     const result = await run(process.execPath, [NGI_BIN, 'serve', PLAIN_JS, '--port', '0', flag, 'llhttp'], { timeoutMs: 15_000 });

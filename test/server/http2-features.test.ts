@@ -906,9 +906,10 @@ test(
   {
     timeout: 15_000,
     todo:
-      'node returns connection-level credit as DATA arrives, whether or not the application reads (only stream credit waits ' +
-      'for JavaScript reads): with connectionWindow 4 MiB and streamWindow 1 MiB, six unread uploads buffer 6 MiB. ' +
-      'limits.connectionWindow only sets the initial credit; buffered request data is bounded by streams x streamWindow',
+      'both HTTP/2 engines return connection-level credit as DATA arrives, whether or not the application reads (only ' +
+      'stream credit waits for reads), so one unread stream cannot stall the others: with connectionWindow 4 MiB and ' +
+      'streamWindow 1 MiB, six unread uploads buffer 6 MiB. limits.connectionWindow only sets the initial credit; ' +
+      'buffered request data is bounded by streams x streamWindow (docs/server-behavior.md §11)',
   },
   async () => {
     let release!: () => void;

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { resolveOptions, type ServeOptions } from '../../src/server/options.ts';
 import { NgiError } from '../../src/interface/errors.ts';
 
-test('defaults: node:http and node:http2 engines, NGI\'s own WebSocket framing, no compression', () => {
+test('defaults: NGI\'s own HTTP/1.x parser, HTTP/2 framing and WebSocket framing, no compression', () => {
   const options = resolveOptions();
-  assert.equal(options.http1Engine, 'node');
-  assert.equal(options.http2Engine, 'node');
+  assert.equal(options.http1Engine, 'ngi');
+  assert.equal(options.http2Engine, 'ngi');
   assert.equal(options.websocket.framing, 'ngi');
   assert.equal(options.websocket.perMessageDeflate, false);
   // A partial websocket group keeps the other defaults.
