@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { FrameReader, unmask, type FrameSink } from '../../src/ws/frame-reader.ts';
+import { FrameReader, LARGE_UNMASK, unmask, type FrameSink } from '../../src/ws/frame-reader.ts';
 import { closePayload, writeFrame } from '../../src/ws/frame-writer.ts';
 import { WsFrameError } from '../../src/ws/errors.ts';
 import { isValidCloseCode } from '../../src/ws/close-codes.ts';
@@ -625,7 +625,13 @@ describe('unmask()', () => {
   const naive = (buf: Uint8Array, start: number, end: number, mask: Uint8Array, phase: number): void => {
     for (let i = start; i < end; i++) buf[i] = buf[i]! ^ mask[(phase + i - start) & 3]!;
   };
-  const lengths = [...Array.from({ length: 71 }, (_, i) => i), 127, 1000, 4099, 65536 + 3];
+  // From 1,024 bytes the SIMD path: its edges (a 16-byte block and a tail), one page (64 KiB)
+  // and more than one.
+  const lengths = [...Array.from({ length: 71 }, (_, i) => i), 127, 1000, 1023, 1024, 1039, 1041, 4099, 65536, 65536 + 3, 65536 + 16 + 5, 3 * 65536 + 7];
+
+  test('payloads of 1,024 bytes and more go through WebAssembly SIMD on every supported Node line', () => {
+    assert.equal(LARGE_UNMASK, 'simd');
+  });
 
   test('equals a byte loop at every alignment (byteOffset 0..3), every phase, lengths 0..70 and large', () => {
     const mask = Buffer.from([0xa1, 0x02, 0xf3, 0x74]);
@@ -663,6 +669,24 @@ describe('unmask()', () => {
         from = to;
       }
       assert.ok(buf.equals(whole), `cuts ${cuts.join(',')}`);
+    }
+  });
+
+  test('large pieces (the SIMD path) continue the phase of the pieces before them', () => {
+    const mask = Buffer.from([0x9e, 0x01, 0x5c, 0xe7]);
+    const length = 140_001;
+    const src = bytesOf(length, 9);
+    const expected = Buffer.from(src);
+    for (let i = 0; i < length; i++) expected[i] = expected[i]! ^ mask[i & 3]!;
+    for (const cuts of [[1], [3, 1027], [1025, 2050, 70_001], [5, 65_541, 131_077], [2047, 2048, 2049, 100_003]]) {
+      const buf = Buffer.from(src);
+      let phase = 0;
+      let from = 0;
+      for (const to of [...cuts, length]) {
+        phase = unmask(buf, from, to, mask, phase);
+        from = to;
+      }
+      assert.ok(buf.equals(expected), `cuts ${cuts.join(',')}`);
     }
   });
 });
