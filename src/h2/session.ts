@@ -103,6 +103,14 @@ export class H2Session {
   #lastPeerId = 0;
   /** The latest peer stream ids we sent RST_STREAM on, oldest first (at most RESET_MEMORY). */
   readonly #resetIds = new Set<number>();
+  /**
+   * Client stream ids the peer skipped (it opened a higher one first), as [first, last] pairs,
+   * oldest first, at most RESET_MEMORY pairs; #skipsForgotten is the highest id of the pairs
+   * dropped. Any other id at or below #lastPeerId was opened, so a HEADERS on it is for a
+   * closed stream. Clients rarely skip, so this costs nothing per request.
+   */
+  readonly #skips: number[] = [];
+  #skipsForgotten = 0;
   #nextPushId = 2;
 
   // Settings (§6.5.2).
@@ -294,6 +302,12 @@ export class H2Session {
         // RFC 9113 §5.3.2: the RFC 7540 scheme is deprecated; the frame is checked and ignored.
         if (id === 0) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
         if (end - start !== 5) throw new StreamError(id, ErrorCode.FRAME_SIZE_ERROR, 'PRIORITY of the wrong size');
+        // RFC 9113 §5.3.1: a stream cannot depend on itself, a stream error PROTOCOL_ERROR; on an
+        // idle stream, which must not be reset (§6.4), the connection's (§5.4.1 allows that).
+        if ((buf.readUInt32BE(start) & MAX_STREAM_ID) === id) {
+          if (this.#isIdle(id)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `PRIORITY: idle stream ${id} depends on itself`);
+          throw new StreamError(id, ErrorCode.PROTOCOL_ERROR, 'stream depends on itself');
+        }
         return;
       case FrameType.RST_STREAM:
         return this.#onReset(buf, id, start, end);
@@ -319,6 +333,23 @@ export class H2Session {
   }
 
   /** §5.1: a stream id neither side has opened yet. */
+  #rememberSkip(first: number, last: number): void {
+    const skips = this.#skips;
+    if (skips.length >= RESET_MEMORY * 2) {
+      this.#skipsForgotten = skips[1]!;
+      skips.splice(0, 2);
+    }
+    skips.push(first, last);
+  }
+
+  /** Whether client stream `id` (at most #lastPeerId) was never opened, as far as is remembered. */
+  #wasSkipped(id: number): boolean {
+    if (id <= this.#skipsForgotten) return true;
+    const skips = this.#skips;
+    for (let i = 0; i < skips.length; i += 2) if (id >= skips[i]! && id <= skips[i + 1]!) return true;
+    return false;
+  }
+
   #isIdle(id: number): boolean {
     return (id & 1) === 1 ? id > this.#lastPeerId : id >= this.#nextPushId;
   }
@@ -468,12 +499,15 @@ export class H2Session {
       // §5.1: frames the peer sent before it saw our RST_STREAM, or on a stream above our final
       // GOAWAY (§6.8), are ignored.
       if (this.#crossedOurClose(id)) return;
-      // §5.1.1: a new stream's id is greater than every id the peer used before; a lower one (a
-      // skipped or closed stream) is a connection error of type PROTOCOL_ERROR. (§5.1 would also
-      // allow STREAM_CLOSED for an id that was used; telling the two apart would mean keeping
-      // every closed id.)
-      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on stream ${id}, not above ${this.#lastPeerId}`);
+      // §5.1.1: a new stream's id is greater than every id the peer used before; a lower one that
+      // was skipped (or whose skip is forgotten) is a connection error of type PROTOCOL_ERROR.
+      if (this.#wasSkipped(id)) throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on stream ${id}, not above ${this.#lastPeerId}`);
+      // §5.1: one that was open and has closed (the peer reset it, or both sides ended it) is a
+      // connection error of type STREAM_CLOSED.
+      throw new ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${id}`);
     }
+    const expected = this.#lastPeerId === 0 ? 1 : this.#lastPeerId + 2;
+    if (id > expected) this.#rememberSkip(expected, id - 2);
     this.#lastPeerId = id;
     // Streams above the final GOAWAY's id are not processed (§6.8); the client retries them elsewhere.
     if (id > this.#goawayLastId) return;
