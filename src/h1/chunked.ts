@@ -219,9 +219,13 @@ function parseTrailers(section: Buffer): string[] {
     if (++lines > MAX_FIELD_LINES) throw new H1ParseError('H1_TRAILERS_TOO_LARGE', `more than ${MAX_FIELD_LINES} trailer lines`);
     parseFieldLine(section, s, lf - 1, raw);
     // RFC 9110 §6.5.1: framing and routing cannot come after the content. llhttp refuses them
-    // too, so a proxy built on it and this server agree on every message.
+    // too, so a proxy built on it and this server agree on every message. Connection neither
+    // (RFC 9110 §7.6.1: connection control, not defined for trailers), nor Proxy-Connection,
+    // which llhttp takes for it: llhttp acts on a trailer `connection: close` and reads nothing
+    // after the body, where a server ignoring it would read on (found by the differential
+    // fuzz); refusing them, NGI never reads more than llhttp.
     const name = raw[raw.length - 2]!.toLowerCase();
-    if (name === 'content-length' || name === 'transfer-encoding' || name === 'host') throw new H1ParseError('H1_FORBIDDEN_TRAILER', `${name} in a trailer section`);
+    if (name === 'content-length' || name === 'transfer-encoding' || name === 'host' || name === 'connection' || name === 'proxy-connection') throw new H1ParseError('H1_FORBIDDEN_TRAILER', `${name} in a trailer section`);
     s = lf + 1;
   }
 }
