@@ -332,7 +332,7 @@ export class H2Session {
     }
   }
 
-  /** §5.1: a stream id neither side has opened yet. */
+  /** Client stream ids first..last were skipped: kept, the oldest pair dropped beyond RESET_MEMORY pairs. */
   #rememberSkip(first: number, last: number): void {
     const skips = this.#skips;
     if (skips.length >= RESET_MEMORY * 2) {
@@ -350,6 +350,7 @@ export class H2Session {
     return false;
   }
 
+  /** §5.1: a stream id neither side has opened yet. */
   #isIdle(id: number): boolean {
     return (id & 1) === 1 ? id > this.#lastPeerId : id >= this.#nextPushId;
   }
