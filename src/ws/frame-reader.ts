@@ -87,6 +87,12 @@ export const LARGE_UNMASK: 'simd' | 'words' = simd === undefined ? 'words' : 'si
 const LITTLE_ENDIAN = endianness() === 'LE';
 const EMPTY = Buffer.alloc(0);
 
+/** The mask from byte `phase` on as one 32-bit word, laid out in memory as the bytes are (WebAssembly is little-endian). */
+function maskWord(mask: Buffer, phase: number, littleEndian: boolean): number {
+  const m0 = mask[phase & 3]!, m1 = mask[(phase + 1) & 3]!, m2 = mask[(phase + 2) & 3]!, m3 = mask[(phase + 3) & 3]!;
+  return littleEndian ? m0 | (m1 << 8) | (m2 << 16) | (m3 << 24) : (m0 << 24) | (m1 << 16) | (m2 << 8) | m3;
+}
+
 /**
  * XORs `buf[start, end)` with the 4-byte mask, starting at mask byte `phase` (a payload that
  * arrives in pieces continues where the last piece stopped). Returns the next phase.
@@ -96,7 +102,7 @@ export function unmask(buf: Buffer, start: number, end: number, mask: Buffer, ph
   if (end - start >= SIMD_UNMASK_FROM && simd !== undefined) {
     // Whole 16-byte blocks through WebAssembly SIMD, a page at a time; every block is a
     // multiple of 4 bytes, so the mask phase is the same at each block's start.
-    const word = mask[phase & 3]! | (mask[(phase + 1) & 3]! << 8) | (mask[(phase + 2) & 3]! << 16) | (mask[(phase + 3) & 3]! << 24);
+    const word = maskWord(mask, phase, true);
     const blocks = (end - i) & ~15;
     for (const stop = i + blocks; i < stop; ) {
       const n = Math.min(stop - i, simd.memory.length);
@@ -109,8 +115,7 @@ export function unmask(buf: Buffer, start: number, end: number, mask: Buffer, ph
     // Byte by byte up to a 4-byte boundary of the underlying memory, then whole words.
     while (((buf.byteOffset + i) & 3) !== 0) buf[i++]! ^= mask[phase++ & 3]!;
     const words = (end - i) >>> 2;
-    const m0 = mask[phase & 3]!, m1 = mask[(phase + 1) & 3]!, m2 = mask[(phase + 2) & 3]!, m3 = mask[(phase + 3) & 3]!;
-    const word = LITTLE_ENDIAN ? m0 | (m1 << 8) | (m2 << 16) | (m3 << 24) : (m0 << 24) | (m1 << 16) | (m2 << 8) | m3;
+    const word = maskWord(mask, phase, LITTLE_ENDIAN);
     const view = new Int32Array(buf.buffer, buf.byteOffset + i, words);
     for (let w = 0; w < words; w++) view[w]! ^= word;
     i += words << 2;
